@@ -1,0 +1,27 @@
+/* history.h - pgward.migrations: one row per applied migration, written in
+ * the same transaction as the migration itself (the truth of what is
+ * applied). */
+#ifndef PGW_HISTORY_H
+#define PGW_HISTORY_H
+
+#include <libpq-fe.h>
+
+#include "pgward.h"
+
+/* Read the history (an absent table is an empty history, exists=false).
+ * Caller owns *out: pgw_history_free(). */
+int pgw_history_load(struct pgw_history **out, PGconn *c, const char *schema,
+		     struct pgw_err *err);
+/* Create the schema and table if missing (inside the caller's
+ * transaction). */
+int pgw_history_ensure(PGconn *c, const char *schema, struct pgw_err *err);
+int pgw_history_insert(PGconn *c, const char *schema,
+		       const struct pgw_migration *m, long long duration_ms,
+		       const char *deploy_id, struct pgw_err *err);
+int pgw_history_delete(PGconn *c, const char *schema, int64_t version,
+		       struct pgw_err *err);
+/* Borrowed pointer into h, or NULL. */
+const struct pgw_applied *pgw_history_find(const struct pgw_history *h,
+					   int64_t version);
+
+#endif

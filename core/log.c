@@ -1,0 +1,28 @@
+/* log.c - the one way core reports progress: a sink the caller installs. */
+#include "pgward.h"
+
+#include <stdio.h>
+
+static pgw_log_fn sink;
+static void *sink_payload;
+static enum pgw_log_level sink_min = PGW_LOG_NOTICE;
+
+void pgw_log_set_sink(pgw_log_fn fn, void *payload, enum pgw_log_level min)
+{
+	sink = fn;
+	sink_payload = payload;
+	sink_min = min;
+}
+
+void pgw_log(enum pgw_log_level level, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	if (!sink || level < sink_min)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	sink(level, msg, sink_payload);
+}

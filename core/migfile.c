@@ -1,0 +1,776 @@
+/* migfile.c - migration files: NNN_name.sql with sections, or the pair
+ * NNN_name.up.sql + .down.sql (+ .verify.sql). */
+#include "migfile.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "hash.h"
+#include "sqlparse.h"
+
+static const char *const section_names[] = { "up", "down", "verify" };
+
+int pgw_version_parse(int64_t *out, const char *text, struct pgw_err *err)
+{
+	uint64_t v = 0;
+	const char *p;
+
+	if (!*text)
+		return pgw_err_set(err, PGW_EINVAL, "empty version");
+	for (p = text; *p; p++) {
+		if (!isdigit((unsigned char)*p))
+			return pgw_err_set(err, PGW_EINVAL,
+					   "version '%s' is not a number", text);
+		if (v > ((uint64_t)INT64_MAX - (uint64_t)(*p - '0')) / 10)
+			return pgw_err_set(err, PGW_EINVAL,
+					   "version '%s' does not fit in 64 bits",
+					   text);
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	*out = (int64_t)v;
+	return 0;
+}
+
+void pgw_section_release(struct pgw_section *sec)
+{
+	free(sec->text);
+	free(sec->directives);
+	pgw_stmts_free(sec->stmts, sec->n_stmts);
+	memset(sec, 0, sizeof(*sec));
+}
+
+void pgw_migration_release(struct pgw_migration *m)
+{
+	free(m->vtext);
+	free(m->name);
+	free(m->file);
+	free(m->path);
+	free(m->up_file);
+	free(m->down_file);
+	free(m->verify_file);
+	pgw_section_release(&m->up);
+	pgw_section_release(&m->down);
+	pgw_section_release(&m->verify);
+	memset(m, 0, sizeof(*m));
+}
+
+struct pgw_migset *pgw_migset_new(const char *dir)
+{
+	struct pgw_migset *set = calloc(1, sizeof(*set));
+
+	if (set && !(set->dir = strdup(dir))) {
+		free(set);
+		return NULL;
+	}
+	return set;
+}
+
+struct pgw_migration *pgw_migset_add(struct pgw_migset *set)
+{
+	struct pgw_migration *v = realloc(set->v, (set->n + 1) * sizeof(*v));
+
+	if (!v)
+		return NULL;
+	set->v = v;
+	memset(&v[set->n], 0, sizeof(v[0]));
+	return &v[set->n++];
+}
+
+void pgw_migset_free(struct pgw_migset *set)
+{
+	size_t i;
+
+	if (!set)
+		return;
+	for (i = 0; i < set->n; i++)
+		pgw_migration_release(&set->v[i]);
+	free(set->v);
+	free(set->dir);
+	free(set);
+}
+
+const struct pgw_migration *pgw_migset_find(const struct pgw_migset *set,
+					    int64_t version)
+{
+	size_t lo = 0, hi = set->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (set->v[mid].version == version)
+			return &set->v[mid];
+		if (set->v[mid].version < version)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static const char *sql_kind_word(unsigned flags)
+{
+	if (flags & PGW_STMT_CONCURRENT_INDEX)
+		return "CREATE INDEX CONCURRENTLY";
+	return NULL;
+}
+
+/* The rules of DESIGN.md's Migrations section, statement by statement. */
+static int check_statements(const struct pgw_section *sec,
+			    enum pgw_section_kind kind, const char *file,
+			    struct pgw_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < sec->n_stmts; i++) {
+		const struct pgw_stmt *st = &sec->stmts[i];
+		struct pgw_buf what = PGW_BUF_INIT;
+		const char *word = sql_kind_word(st->flags);
+
+		pgw_stmt_summary(&what, st->sql);
+		if (st->flags & PGW_STMT_TX_CONTROL) {
+			pgw_err_set(err, PGW_EINVAL,
+				    "%s:%d: transaction control '%s' in a migration",
+				    file, st->line, what.ptr);
+			pgw_err_hint(err, "pgward runs migrations in its own transaction; remove it, or use '-- migrate:%s transaction:false' for statements that cannot run in one",
+				     section_names[kind]);
+		} else if (st->flags & PGW_STMT_COPY_STDIN) {
+			pgw_err_set(err, PGW_EINVAL,
+				    "%s:%d: inline COPY data (COPY with stdin/stdout) in a migration",
+				    file, st->line);
+			pgw_err_hint(err, "load data with INSERT statements, or COPY from a file on the server");
+		} else if (sec->transactional &&
+			   (st->flags & PGW_STMT_NO_TX)) {
+			pgw_err_set(err, PGW_EINVAL,
+				    "%s:%d: '%s' cannot run inside a transaction",
+				    file, st->line, word ? word : what.ptr);
+			pgw_err_hint(err, "put it in a migration of its own marked '-- migrate:%s transaction:false', written idempotently (IF NOT EXISTS / IF EXISTS)",
+				     section_names[kind]);
+		} else if (!sec->transactional &&
+			   !(st->flags & PGW_STMT_NOTX_OK)) {
+			pgw_err_set(err, PGW_EINVAL,
+				    "%s:%d: '%s' is not allowed in a transaction:false section",
+				    file, st->line, what.ptr);
+			pgw_err_hint(err, "such a section may only hold statements that are idempotent and can be read back: CREATE INDEX CONCURRENTLY IF NOT EXISTS, DROP INDEX CONCURRENTLY IF EXISTS, REINDEX ... CONCURRENTLY, ALTER TYPE ... ADD VALUE IF NOT EXISTS, VACUUM, ANALYZE");
+		}
+		pgw_buf_release(&what);
+		if (err->code)
+			return err->code;
+	}
+	return 0;
+}
+
+static int parse_directives(struct pgw_section *sec, enum pgw_section_kind kind,
+			    const char *directives, const char *file,
+			    int marker_line, struct pgw_err *err)
+{
+	const char *p = directives;
+
+	sec->transactional = true;
+	while (*p) {
+		size_t n;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		n = strcspn(p, " \t");
+		if (!n)
+			break;
+		if (n == 17 && !strncmp(p, "transaction:false", n) &&
+		    kind != PGW_SEC_VERIFY) {
+			sec->transactional = false;
+		} else if (n == 16 && !strncmp(p, "transaction:true", n)) {
+			sec->transactional = true;
+		} else if (n == 10 && !strncmp(p, "split:none", n)) {
+			sec->split_none = true;
+		} else {
+			pgw_err_set(err, PGW_EINVAL,
+				    "%s:%d: unknown directive '%.*s' after '-- migrate:%s'",
+				    file, marker_line, (int)n, p,
+				    section_names[kind]);
+			pgw_err_hint(err, kind == PGW_SEC_VERIFY ?
+						  "a verify section takes no directive but split:none" :
+						  "known directives: transaction:false, split:none");
+			return err->code;
+		}
+		p += n;
+	}
+	if (sec->split_none && !sec->transactional)
+		return pgw_err_set(err, PGW_EINVAL,
+				   "%s:%d: split:none goes with transactional sections only",
+				   file, marker_line);
+	return 0;
+}
+
+/* Keep the body and check the directives; statements come later. */
+static int section_init(struct pgw_section *sec, enum pgw_section_kind kind,
+			const char *body, const char *directives,
+			const char *file, int first_line, struct pgw_err *err)
+{
+	int error;
+
+	memset(sec, 0, sizeof(*sec));
+	sec->present = true;
+	sec->line = first_line;
+	sec->text = strdup(body);
+	sec->directives = strdup(directives ? directives : "");
+	if (!sec->text || !sec->directives) {
+		pgw_section_release(sec);
+		return pgw_err_oom(err);
+	}
+	error = parse_directives(sec, kind, sec->directives, file,
+				 first_line > 1 ? first_line - 1 : 1, err);
+	if (error)
+		pgw_section_release(sec);
+	return error;
+}
+
+static int section_statements(struct pgw_section *sec,
+			      enum pgw_section_kind kind, const char *file,
+			      struct pgw_err *err)
+{
+	int error;
+
+	if (!sec->present || sec->stmts)
+		return 0;
+	if (sec->split_none)
+		error = pgw_sql_whole(&sec->stmts, &sec->n_stmts, sec->text,
+				      sec->line, err);
+	else
+		error = pgw_sql_split(&sec->stmts, &sec->n_stmts, sec->text,
+				      sec->line, file, err);
+	if (!error)
+		error = check_statements(sec, kind, file, err);
+	return error;
+}
+
+int pgw_section_parse(struct pgw_section *sec, enum pgw_section_kind kind,
+		      const char *body, const char *directives,
+		      const char *file, int first_line, struct pgw_err *err)
+{
+	int error = section_init(sec, kind, body, directives, file,
+				 first_line, err);
+
+	if (!error)
+		error = section_statements(sec, kind, file, err);
+	if (error)
+		pgw_section_release(sec);
+	return error;
+}
+
+int pgw_migration_parse(struct pgw_migration *m, struct pgw_err *err)
+{
+	size_t i;
+	int error;
+
+	if (m->parsed)
+		return 0;
+	error = section_statements(&m->up, PGW_SEC_UP,
+				   m->up_file ? m->up_file : m->file, err);
+	if (!error)
+		error = section_statements(&m->down, PGW_SEC_DOWN,
+					   m->down_file ? m->down_file : m->file, err);
+	if (!error)
+		error = section_statements(&m->verify, PGW_SEC_VERIFY,
+					   m->verify_file ? m->verify_file : m->file, err);
+	if (error)
+		return error;
+	if (!m->up.n_stmts)
+		return pgw_err_set(err, PGW_EINVAL,
+				   "%s:%d: the '-- migrate:up' section has no statement",
+				   m->up_file ? m->up_file : m->file,
+				   m->up.line > 1 ? m->up.line - 1 : 1);
+	for (i = 0; i < m->up.n_stmts; i++) {
+		if (m->up.stmts[i].flags & PGW_STMT_DESTRUCTIVE)
+			m->destructive = true;
+		if (m->up.stmts[i].flags & PGW_STMT_ADD_ENUM_VALUE)
+			m->adds_enum_value = true;
+	}
+	m->parsed = true;
+	return 0;
+}
+
+int pgw_migset_parse(struct pgw_migset *set, struct pgw_err *err)
+{
+	size_t i;
+	int error;
+
+	for (i = 0; i < set->n; i++) {
+		error = pgw_migration_parse(&set->v[i], err);
+		if (error)
+			return error;
+	}
+	return 0;
+}
+
+/* UTF-8 check; returns the 1-based line of the first bad byte, or 0. */
+static int bad_utf8_line(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+	int line = 1;
+
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t need, k;
+
+		if (c == '\n')
+			line++;
+		if (c == 0)
+			return line;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			need = 1;
+		else if (c >= 0xe0 && c <= 0xef)
+			need = 2;
+		else if (c >= 0xf0 && c <= 0xf4)
+			need = 3;
+		else
+			return line;
+		for (k = 1; k <= need; k++)
+			if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
+				return line;
+		/* overlong 3/4-byte forms and surrogates */
+		if ((c == 0xe0 && s[i + 1] < 0xa0) ||
+		    (c == 0xed && s[i + 1] > 0x9f) ||
+		    (c == 0xf0 && s[i + 1] < 0x90) ||
+		    (c == 0xf4 && s[i + 1] > 0x8f))
+			return line;
+		i += need + 1;
+	}
+	return 0;
+}
+
+/* Read a whole file with CRLF turned into LF.  Caller owns *out. */
+static int read_text(char **out, const char *path, const char *file,
+		     struct pgw_err *err)
+{
+	FILE *f = fopen(path, "rb");
+	struct pgw_buf b = PGW_BUF_INIT;
+	char chunk[8192];
+	size_t n, i, j;
+	int line;
+
+	*out = NULL;
+	if (!f)
+		return pgw_err_set(err, PGW_EIO, "cannot read '%s': %s", path,
+				   strerror(errno));
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		pgw_buf_put(&b, chunk, n);
+	if (ferror(f)) {
+		fclose(f);
+		pgw_buf_release(&b);
+		return pgw_err_set(err, PGW_EIO, "cannot read '%s'", path);
+	}
+	fclose(f);
+	if (pgw_buf_oom(&b))
+		return pgw_err_oom(err);
+	line = bad_utf8_line((const unsigned char *)b.ptr, b.len);
+	if (line) {
+		pgw_buf_release(&b);
+		pgw_err_set(err, PGW_EINVAL, "%s:%d: text is not valid UTF-8",
+			    file, line);
+		pgw_err_hint(err, "save the file as UTF-8 (e.g. iconv -f LATIN1 -t UTF-8)");
+		return err->code;
+	}
+	for (i = j = 0; i < b.len; i++)
+		if (!(b.ptr[i] == '\r' && i + 1 < b.len && b.ptr[i + 1] == '\n'))
+			b.ptr[j++] = b.ptr[i];
+	b.len = j;
+	if (b.cap)
+		b.ptr[j] = '\0';
+	*out = pgw_buf_detach(&b);
+	return *out ? 0 : pgw_err_oom(err);
+}
+
+static bool blank(const char *s)
+{
+	for (; *s; s++)
+		if (!isspace((unsigned char)*s))
+			return false;
+	return true;
+}
+
+/* A marker line: "-- migrate:KIND directives".  Returns false if `line`
+ * is no marker; *kind_len = 0 when it is one with an unknown kind. */
+static bool is_marker(const char *line, const char **kind, size_t *kind_len,
+		      const char **rest)
+{
+	const char *p = line;
+
+	if (p[0] != '-' || p[1] != '-')
+		return false;
+	p += 2;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (strncmp(p, "migrate:", 8) != 0)
+		return false;
+	p += 8;
+	*kind = p;
+	*kind_len = strcspn(p, " \t\n");
+	*rest = p + *kind_len;
+	return true;
+}
+
+struct raw_section {
+	bool present;
+	int marker_line;
+	char *directives;
+	struct pgw_buf body;
+};
+
+/* Split a single-file migration into its sections by marker lines. */
+static int split_sections(struct raw_section raw[3], const char *text,
+			  const char *file, bool pair_part,
+			  enum pgw_section_kind pair_kind, struct pgw_err *err)
+{
+	const char *p = text;
+	int line = 1, cur = pair_part ? (int)pair_kind : -1;
+
+	if (pair_part) {
+		raw[cur].present = true;
+		raw[cur].marker_line = 0;
+	}
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) + 1 : strlen(p);
+		char *ln = strndup(p, len);
+		const char *kind, *rest;
+		size_t klen;
+		int k;
+
+		if (!ln)
+			return pgw_err_oom(err);
+		if (is_marker(ln, &kind, &klen, &rest)) {
+			for (k = 0; k < 3; k++)
+				if (strlen(section_names[k]) == klen &&
+				    !strncmp(kind, section_names[k], klen))
+					break;
+			if (k == 3 || (pair_part && k != (int)pair_kind)) {
+				pgw_err_set(err, PGW_EINVAL,
+					    "%s:%d: unknown directive '-- migrate:%.*s'",
+					    file, line, (int)klen, kind);
+				pgw_err_hint(err, pair_part ?
+							  "this file holds one section only" :
+							  "sections are '-- migrate:up', '-- migrate:down' and '-- migrate:verify'");
+				free(ln);
+				return err->code;
+			}
+			if (raw[k].present && raw[k].marker_line) {
+				pgw_err_set(err, PGW_EINVAL,
+					    "%s:%d: second '-- migrate:%s' section (the first is at line %d)",
+					    file, line, section_names[k],
+					    raw[k].marker_line);
+				free(ln);
+				return err->code;
+			}
+			if (pair_part && raw[k].body.len && !blank(raw[k].body.ptr)) {
+				pgw_err_set(err, PGW_EINVAL,
+					    "%s:%d: '-- migrate:%s' must be the first line",
+					    file, line, section_names[k]);
+				free(ln);
+				return err->code;
+			}
+			raw[k].present = true;
+			raw[k].marker_line = line;
+			raw[k].directives = strndup(rest, strcspn(rest, "\n"));
+			pgw_buf_reset(&raw[k].body);
+			cur = k;
+		} else if (cur < 0) {
+			const char *q = ln;
+
+			while (isspace((unsigned char)*q))
+				q++;
+			if (*q && strncmp(q, "--", 2) != 0) {
+				pgw_err_set(err, PGW_EINVAL,
+					    "%s:%d: SQL before the first '-- migrate:up' marker",
+					    file, line);
+				pgw_err_hint(err, "start the file with '-- migrate:up'");
+				free(ln);
+				return err->code;
+			}
+		} else {
+			/* keep line numbers right: pad the body of a
+			 * section with the lines it starts after */
+			pgw_buf_puts(&raw[cur].body, ln);
+		}
+		free(ln);
+		line++;
+		p += len;
+	}
+	return 0;
+}
+
+/* One file found in the directory. */
+struct entry {
+	int64_t version;
+	char *vtext, *name, *file, *path;
+	int part; /* -1 single file, else enum pgw_section_kind */
+};
+
+static void entry_free(struct entry *e)
+{
+	free(e->vtext);
+	free(e->name);
+	free(e->file);
+	free(e->path);
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+
+	if (x->version != y->version)
+		return x->version < y->version ? -1 : 1;
+	if (x->part != y->part)
+		return x->part < y->part ? -1 : 1;
+	return strcmp(x->file, y->file);
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+
+	return a >= b && !strcmp(s + a - b, suffix);
+}
+
+static int parse_name(struct entry *e, const char *dir, const char *file,
+		      struct pgw_err *err)
+{
+	size_t digits = strspn(file, "0123456789");
+	size_t stem;
+	int error;
+
+	memset(e, 0, sizeof(*e));
+	e->part = -1;
+	stem = strlen(file) - 4;
+	if (ends_with(file, ".up.sql")) {
+		e->part = PGW_SEC_UP;
+		stem = strlen(file) - 7;
+	} else if (ends_with(file, ".down.sql")) {
+		e->part = PGW_SEC_DOWN;
+		stem = strlen(file) - 9;
+	} else if (ends_with(file, ".verify.sql")) {
+		e->part = PGW_SEC_VERIFY;
+		stem = strlen(file) - 11;
+	}
+	if (!digits || file[digits] != '_' || stem <= digits + 1) {
+		pgw_err_set(err, PGW_EINVAL,
+			    "'%s/%s' is not named like a migration (NNN_name.sql)",
+			    dir, file);
+		pgw_err_hint(err, "rename it (e.g. 001_create_users.sql) or move it out of the migrations dir: every .sql file there but schema.sql is a migration");
+		return err->code;
+	}
+	e->vtext = strndup(file, digits);
+	e->name = strndup(file + digits + 1, stem - digits - 1);
+	e->file = strdup(file);
+	e->path = malloc(strlen(dir) + strlen(file) + 2);
+	if (!e->vtext || !e->name || !e->file || !e->path) {
+		entry_free(e);
+		return pgw_err_oom(err);
+	}
+	snprintf(e->path, strlen(dir) + strlen(file) + 2, "%s/%s", dir, file);
+	error = pgw_version_parse(&e->version, e->vtext, err);
+	if (error) {
+		pgw_err_wrap(err, "%s", file);
+		entry_free(e);
+	}
+	return error;
+}
+
+/* Build one migration from its file(s): entries[0..n) share a version. */
+static int load_migration(struct pgw_migration *m, struct entry *ents,
+			  size_t n, struct pgw_err *err)
+{
+	struct raw_section raw[3];
+	char *text = NULL;
+	size_t i;
+	int k, error = 0;
+
+	memset(raw, 0, sizeof(raw));
+	for (k = 0; k < 3; k++)
+		raw[k].body = (struct pgw_buf)PGW_BUF_INIT;
+	m->version = ents[0].version;
+	m->vtext = strdup(ents[0].vtext);
+	m->name = strdup(ents[0].name);
+	m->file = strdup(ents[0].file);
+	m->path = strdup(ents[0].path);
+	if (!m->vtext || !m->name || !m->file || !m->path) {
+		error = pgw_err_oom(err);
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		free(text);
+		text = NULL;
+		error = read_text(&text, ents[i].path, ents[i].file, err);
+		if (error)
+			goto done;
+		if (blank(text)) {
+			error = pgw_err_set(err, PGW_EINVAL,
+					    "%s: empty file", ents[i].file);
+			pgw_err_hint(err, "write its '-- migrate:up' section, or delete it");
+			goto done;
+		}
+		error = split_sections(raw, text, ents[i].file,
+				       ents[i].part >= 0,
+				       (enum pgw_section_kind)(ents[i].part < 0 ? 0 : ents[i].part),
+				       err);
+		if (error)
+			goto done;
+	}
+	if (!raw[PGW_SEC_UP].present) {
+		error = pgw_err_set(err, PGW_EINVAL,
+				    "%s: no '-- migrate:up' section", m->file);
+		pgw_err_hint(err, "a migration starts with '-- migrate:up'; see 'pgward new'");
+		goto done;
+	}
+	for (k = 0; k < 3; k++) {
+		struct pgw_section *sec = k == 0 ? &m->up :
+					  k == 1 ? &m->down :
+						   &m->verify;
+		char **sec_file = k == 0 ? &m->up_file :
+				  k == 1 ? &m->down_file :
+					   &m->verify_file;
+		const char *file = m->file;
+
+		if (!raw[k].present)
+			continue;
+		for (i = 0; i < n; i++)
+			if (ents[i].part == k)
+				file = ents[i].file;
+		if (file != m->file && !(*sec_file = strdup(file))) {
+			error = pgw_err_oom(err);
+			goto done;
+		}
+		if (pgw_buf_oom(&raw[k].body)) {
+			error = pgw_err_oom(err);
+			goto done;
+		}
+		error = section_init(sec, (enum pgw_section_kind)k,
+				     raw[k].body.ptr,
+				     raw[k].directives ? raw[k].directives : "",
+				     file, raw[k].marker_line + 1, err);
+		if (error)
+			goto done;
+	}
+	if (pgw_sha256_hex(m->checksum, m->up.text, strlen(m->up.text)))
+		error = pgw_err_set(err, PGW_ERROR, "cannot compute SHA-256");
+done:
+	for (k = 0; k < 3; k++) {
+		free(raw[k].directives);
+		pgw_buf_release(&raw[k].body);
+	}
+	free(text);
+	return error;
+}
+
+static int check_group(struct entry *ents, size_t n, struct pgw_err *err)
+{
+	size_t i;
+	bool has_up = false;
+
+	for (i = 1; i < n; i++) {
+		if (ents[i].part == ents[0].part || ents[0].part == -1 ||
+		    strcmp(ents[i].name, ents[0].name) != 0 ||
+		    strcmp(ents[i].vtext, ents[0].vtext) != 0) {
+			pgw_err_set(err, PGW_EINVAL,
+				    "duplicate version %lld: '%s' and '%s'",
+				    (long long)ents[0].version, ents[0].file,
+				    ents[i].file);
+			pgw_err_hint(err, "versions are compared as numbers ('001' and '1' are the same): give one of them the next free version");
+			return err->code;
+		}
+	}
+	for (i = 0; i < n; i++)
+		if (ents[i].part == -1 || ents[i].part == PGW_SEC_UP)
+			has_up = true;
+	if (!has_up)
+		return pgw_err_set(err, PGW_EINVAL,
+				   "'%s' has no '%s_%s.up.sql' beside it",
+				   ents[0].file, ents[0].vtext, ents[0].name);
+	return 0;
+}
+
+int pgw_migset_load(struct pgw_migset **out, const char *dir,
+		    struct pgw_err *err)
+{
+	struct pgw_migset *set = NULL;
+	struct entry *ents = NULL;
+	size_t n = 0, cap = 0, i, j;
+	struct dirent *de;
+	DIR *d;
+	int error = 0;
+
+	*out = NULL;
+	d = opendir(dir);
+	if (!d) {
+		pgw_err_set(err, PGW_EINVAL, "cannot open migrations dir '%s': %s",
+			    dir, strerror(errno));
+		pgw_err_hint(err, "give it with --migrations DIR, PGWARD_MIGRATIONS or [migrations] dir");
+		return err->code;
+	}
+	while ((de = readdir(d))) {
+		char path[4096];
+		struct stat sb;
+
+		if (de->d_name[0] == '.' || !ends_with(de->d_name, ".sql") ||
+		    !strcmp(de->d_name, "schema.sql"))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
+			    (int)sizeof(path) ||
+		    stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+			continue;
+		if (n == cap) {
+			struct entry *bigger;
+
+			cap = cap ? cap * 2 : 64;
+			bigger = realloc(ents, cap * sizeof(*ents));
+			if (!bigger) {
+				error = pgw_err_oom(err);
+				goto done;
+			}
+			ents = bigger;
+		}
+		error = parse_name(&ents[n], dir, de->d_name, err);
+		if (error)
+			goto done;
+		n++;
+	}
+	qsort(ents, n, sizeof(*ents), cmp_entry);
+	set = pgw_migset_new(dir);
+	if (!set) {
+		error = pgw_err_oom(err);
+		goto done;
+	}
+	for (i = 0; i < n; i = j) {
+		struct pgw_migration *m;
+
+		for (j = i + 1; j < n && ents[j].version == ents[i].version; j++)
+			;
+		error = check_group(&ents[i], j - i, err);
+		if (error)
+			goto done;
+		m = pgw_migset_add(set);
+		if (!m) {
+			error = pgw_err_oom(err);
+			goto done;
+		}
+		error = load_migration(m, &ents[i], j - i, err);
+		if (error)
+			goto done;
+	}
+	*out = set;
+	set = NULL;
+done:
+	closedir(d);
+	for (i = 0; i < n; i++)
+		entry_free(&ents[i]);
+	free(ents);
+	pgw_migset_free(set);
+	return error;
+}

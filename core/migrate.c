@@ -1,0 +1,496 @@
+/* migrate.c - the executor of up and down. */
+#include "migrate.h"
+
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "history.h"
+#include "lock.h"
+#include "pg.h"
+#include "sqlparse.h"
+#include "watchdog.h"
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_s(double s)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+	nanosleep(&ts, NULL);
+}
+
+static bool retryable(const struct pgw_err *err)
+{
+	return !strcmp(err->sqlstate, "55P03") || !strcmp(err->sqlstate, "40P01");
+}
+
+/* Jittered exponential back-off: 0.2 s, 0.4 s, 0.8 s ... times 0.5-1.5. */
+static double backoff_s(int attempt)
+{
+	double base = 0.2 * (double)(1 << (attempt < 6 ? attempt : 6));
+
+	return base * (0.5 + (double)rand() / RAND_MAX);
+}
+
+/* Name the statement in an error: "file:line: 'CREATE ...': message". */
+static void wrap_stmt(struct pgw_err *err, const struct pgw_migration *m,
+		      const struct pgw_stmt *st)
+{
+	struct pgw_buf what = PGW_BUF_INIT;
+
+	pgw_stmt_summary(&what, st->sql);
+	pgw_err_wrap(err, "%s:%d: '%s'", m->file, st->line, what.ptr);
+	pgw_buf_release(&what);
+}
+
+static int exec_stmt(struct pgw_exec *x, const struct pgw_migration *m,
+		     const struct pgw_stmt *st, struct pgw_watchdog *wd,
+		     struct pgw_err *err)
+{
+	char why[512];
+	int error = pgw_pg_run(x->conn, st->sql, err);
+
+	if (!error)
+		return 0;
+	if (pgw_watchdog_fired(wd, why, sizeof(why))) {
+		struct pgw_buf what = PGW_BUF_INIT;
+
+		pgw_stmt_summary(&what, st->sql);
+		pgw_err_clear(err);
+		pgw_err_set(err, PGW_EFAILED, "%s:%d: '%s' %s; cancelled",
+			    m->file, st->line, what.ptr, why);
+		pgw_err_hint(err, "make the change in steps that hold the lock briefly (e.g. add a column without a volatile default, backfill in batches), or raise --max-lock-hold for a maintenance window");
+		pgw_buf_release(&what);
+		return err->code;
+	}
+	wrap_stmt(err, m, st);
+	return error;
+}
+
+/* The verify section: every statement must succeed, and a query's first
+ * value must be neither false nor NULL. */
+static int run_verify(struct pgw_exec *x, const struct pgw_migration *m,
+		      struct pgw_watchdog *wd, struct pgw_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < m->verify.n_stmts; i++) {
+		const struct pgw_stmt *st = &m->verify.stmts[i];
+		PGresult *res = PQexec(x->conn, st->sql);
+		ExecStatusType s = PQresultStatus(res);
+		bool bad;
+
+		if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK) {
+			pgw_pg_error(err, x->conn, res);
+			PQclear(res);
+			wrap_stmt(err, m, st);
+			pgw_err_wrap(err, "verify");
+			(void)wd;
+			return err->code;
+		}
+		bad = s == PGRES_TUPLES_OK &&
+		      (PQntuples(res) == 0 || PQnfields(res) == 0 ||
+		       PQgetisnull(res, 0, 0) ||
+		       !strcmp(PQgetvalue(res, 0, 0), "f"));
+		if (bad) {
+			struct pgw_buf what = PGW_BUF_INIT;
+			const char *got = PQntuples(res) == 0 ? "no row" :
+					  PQgetisnull(res, 0, 0) ? "NULL" :
+								   "false";
+
+			pgw_stmt_summary(&what, st->sql);
+			pgw_err_set(err, PGW_EFAILED,
+				    "%s:%d: verify failed: '%s' returned %s",
+				    m->file, st->line, what.ptr, got);
+			pgw_buf_release(&what);
+			PQclear(res);
+			return err->code;
+		}
+		PQclear(res);
+	}
+	return 0;
+}
+
+static int session_reset(struct pgw_exec *x, bool local, int lock_ms,
+			 int stmt_ms, struct pgw_err *err)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql),
+		 "RESET ROLE; RESET search_path; SET %slock_timeout = %d;"
+		 " SET %sstatement_timeout = %d",
+		 local ? "LOCAL " : "", lock_ms, local ? "LOCAL " : "", stmt_ms);
+	return pgw_pg_run(x->conn, sql, err);
+}
+
+/* Back to pgward's own settings before it writes history: a migration's
+ * SET ROLE must not decide who applied it. */
+static int bookkeeping_mode(struct pgw_exec *x, struct pgw_err *err)
+{
+	return pgw_pg_run(x->conn,
+			  "RESET ROLE; SELECT pg_catalog.set_config('search_path', 'pg_catalog', false)",
+			  err);
+}
+
+static int record(struct pgw_exec *x, struct pgw_run *run,
+		  struct pgw_plan_item *it, struct pgw_err *err)
+{
+	if (run->down)
+		return pgw_history_delete(x->conn, x->cfg->schema,
+					  it->m->version, err);
+	return pgw_history_insert(x->conn, x->cfg->schema, it->m,
+				  it->duration_ms, x->deploy_id, err);
+}
+
+static int lock_lost(struct pgw_exec *x, struct pgw_err *err)
+{
+	pgw_err_set(err, x->committed_any ? PGW_EUNSAFE : PGW_EFAILED,
+		    "lost the deploy lock (the control connection ended); rolled back before COMMIT");
+	return err->code;
+}
+
+/* COMMIT; a connection lost during it leaves the outcome unknown. */
+static int commit(struct pgw_exec *x, struct pgw_err *err)
+{
+	PGresult *res = PQexec(x->conn, "COMMIT");
+	ExecStatusType s = PQresultStatus(res);
+	int error = 0;
+
+	if (s != PGRES_COMMAND_OK) {
+		error = pgw_pg_error(err, x->conn, res);
+		if (PQstatus(x->conn) != CONNECTION_OK) {
+			pgw_err_clear(err);
+			error = pgw_err_set(err, PGW_EUNSAFE,
+					    "the connection was lost during COMMIT: whether the last segment committed is unknown");
+			pgw_err_hint(err, "run 'pgward status' to see which migrations are recorded as applied");
+		}
+	} else if (strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+		/* "ROLLBACK": the transaction had failed */
+		error = pgw_err_set(err, PGW_EFAILED,
+				    "the transaction was rolled back at COMMIT");
+	}
+	PQclear(res);
+	return error;
+}
+
+static int try_segment(struct pgw_exec *x, struct pgw_run *run, size_t first,
+		       size_t last, struct pgw_watchdog *wd,
+		       struct pgw_err *err)
+{
+	int lock_ms = x->cfg->lock_timeout_ms;
+	int stmt_ms = x->cfg->timeout_s * 1000;
+	size_t i, k;
+	int error;
+
+	error = pgw_pg_run(x->conn, "BEGIN", err);
+	if (!error)
+		error = pgw_history_ensure(x->conn, x->cfg->schema, err);
+	if (error)
+		return error;
+	for (i = first; i <= last; i++) {
+		struct pgw_plan_item *it = &run->items[i];
+		const struct pgw_migration *m = it->m;
+		double t0 = now_s();
+
+		pgw_log_info("%s %s", run->down ? "reverting" : "applying",
+			     m->file);
+		error = session_reset(x, true, lock_ms, stmt_ms, err);
+		if (error)
+			return error;
+		for (k = 0; k < it->sql->n_stmts; k++) {
+			error = exec_stmt(x, m, &it->sql->stmts[k], wd, err);
+			if (error)
+				return error;
+		}
+		if (!run->down) {
+			error = run_verify(x, m, wd, err);
+			if (error)
+				return error;
+		}
+		error = bookkeeping_mode(x, err);
+		it->duration_ms = (long long)((now_s() - t0) * 1000);
+		if (!error)
+			error = record(x, run, it, err);
+		if (error)
+			return error;
+	}
+	if (!pgw_lock_held(x->ctl, x->cfg->schema))
+		return lock_lost(x, err);
+	return commit(x, err);
+}
+
+static int run_segment(struct pgw_exec *x, struct pgw_run *run, size_t first,
+		       size_t last, struct pgw_watchdog *wd,
+		       struct pgw_err *err)
+{
+	int attempt, error;
+	size_t i;
+
+	for (attempt = 0;; attempt++) {
+		double wait;
+
+		error = try_segment(x, run, first, last, wd, err);
+		if (!error)
+			break;
+		PQclear(PQexec(x->conn, "ROLLBACK"));
+		if (!retryable(err) || pgw_watchdog_fired(wd, NULL, 0) ||
+		    attempt >= x->cfg->lock_retries)
+			return error;
+		wait = backoff_s(attempt);
+		pgw_log_notice("%s (attempt %d of %d); retrying in %.1f s",
+			       err->msg, attempt + 1, x->cfg->lock_retries + 1,
+			       wait);
+		pgw_err_clear(err);
+		pgw_watchdog_reset(wd);
+		sleep_s(wait);
+	}
+	for (i = first; i <= last; i++) {
+		run->items[i].done = true;
+		pgw_log_notice("%s %s (%lld ms)",
+			       run->down ? "reverted" : "applied",
+			       run->items[i].m->file, run->items[i].duration_ms);
+	}
+	x->committed_any = true;
+	return 0;
+}
+
+/* An INVALID index left by a failed or killed concurrent build would
+ * still reject the application's inserts: drop it at once. */
+static int drop_invalid_index(struct pgw_exec *x, const struct pgw_stmt *st,
+			      struct pgw_err *err)
+{
+	const char *params[3] = { st->index_name, st->index_table,
+				  st->index_schema };
+	struct pgw_buf sql = PGW_BUF_INIT;
+	PGresult *res = NULL;
+	int error;
+
+	if (!st->index_name || !st->index_table)
+		return 0;
+	error = pgw_pg_exec(&res, x->conn,
+			    "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)"
+			    " FROM pg_catalog.pg_index i"
+			    " JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid"
+			    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+			    " WHERE NOT i.indisvalid AND c.relname = $1"
+			    " AND i.indrelid = pg_catalog.to_regclass(CASE WHEN $3::text IS NULL"
+			    " THEN pg_catalog.format('%I', $2::text)"
+			    " ELSE pg_catalog.format('%I.%I', $3::text, $2::text) END)",
+			    3, params, err);
+	if (error || PQntuples(res) == 0) {
+		PQclear(res);
+		return error;
+	}
+	pgw_log_notice("dropping INVALID index %s left by a failed concurrent build",
+		       PQgetvalue(res, 0, 0));
+	pgw_buf_printf(&sql,
+		       "SET lock_timeout = 0; DROP INDEX CONCURRENTLY IF EXISTS %s",
+		       PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (pgw_buf_oom(&sql))
+		return pgw_err_oom(err);
+	error = pgw_pg_run(x->conn, sql.ptr, err);
+	pgw_buf_release(&sql);
+	return error;
+}
+
+static void log_index_progress(struct pgw_exec *x, const struct pgw_stmt *st)
+{
+	char pid[16];
+	const char *params[1] = { pid };
+	struct pgw_err err = PGW_ERR_INIT;
+	PGresult *res = NULL;
+
+	snprintf(pid, sizeof(pid), "%d", PQbackendPID(x->conn));
+	if (pgw_pg_exec(&res, x->ctl,
+			"SELECT phase, blocks_done, blocks_total, tuples_done, tuples_total"
+			" FROM pg_catalog.pg_stat_progress_create_index WHERE pid = $1::int",
+			1, params, &err) == 0 &&
+	    PQntuples(res) == 1) {
+		double bd = strtod(PQgetvalue(res, 0, 1), NULL);
+		double bt = strtod(PQgetvalue(res, 0, 2), NULL);
+		double td = strtod(PQgetvalue(res, 0, 3), NULL);
+		double tt = strtod(PQgetvalue(res, 0, 4), NULL);
+		double pct = bt > 0 ? 100 * bd / bt : tt > 0 ? 100 * td / tt : 0;
+
+		pgw_log_notice("index %s: %s, %.0f%%",
+			       st->index_name ? st->index_name : "?",
+			       PQgetvalue(res, 0, 0), pct);
+	}
+	PQclear(res);
+}
+
+/* Run a long statement asynchronously, reporting progress meanwhile. */
+static int run_with_progress(struct pgw_exec *x, const struct pgw_stmt *st,
+			     struct pgw_err *err)
+{
+	double next = now_s() + 5;
+	PGresult *res, *failed = NULL;
+
+	if (!PQsendQuery(x->conn, st->sql))
+		return pgw_pg_error(err, x->conn, NULL);
+	for (;;) {
+		struct pollfd pfd = { PQsocket(x->conn), POLLIN, 0 };
+
+		if (!PQconsumeInput(x->conn))
+			return pgw_pg_error(err, x->conn, NULL);
+		if (!PQisBusy(x->conn))
+			break;
+		poll(&pfd, 1, 1000);
+		if ((st->flags & PGW_STMT_CONCURRENT_INDEX) && now_s() >= next) {
+			log_index_progress(x, st);
+			next = now_s() + 5;
+		}
+	}
+	while ((res = PQgetResult(x->conn))) {
+		ExecStatusType s = PQresultStatus(res);
+
+		if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK && !failed)
+			failed = res;
+		else
+			PQclear(res);
+	}
+	if (failed) {
+		pgw_pg_error(err, x->conn, failed);
+		PQclear(failed);
+		return err->code;
+	}
+	return 0;
+}
+
+/* A transaction:false migration: each statement on its own (they are all
+ * idempotent), then verify and the history row in one short transaction. */
+static int run_notx(struct pgw_exec *x, struct pgw_run *run, size_t idx,
+		    struct pgw_watchdog *wd, struct pgw_err *err)
+{
+	struct pgw_plan_item *it = &run->items[idx];
+	const struct pgw_migration *m = it->m;
+	int long_ms = x->cfg->concurrent_timeout_s * 1000;
+	double t0 = now_s();
+	size_t k;
+	int error = 0, attempt;
+
+	pgw_log_info("%s %s (transaction:false: statement by statement)",
+		     run->down ? "reverting" : "applying", m->file);
+	for (k = 0; k < it->sql->n_stmts; k++) {
+		const struct pgw_stmt *st = &it->sql->stmts[k];
+		bool concurrent = !(st->flags & PGW_STMT_ADD_ENUM_VALUE);
+
+		if (!pgw_lock_held(x->ctl, x->cfg->schema))
+			return lock_lost(x, err);
+		if (st->flags & PGW_STMT_CONCURRENT_INDEX) {
+			error = drop_invalid_index(x, st, err);
+			if (error)
+				return error;
+		}
+		for (attempt = 0;; attempt++) {
+			/* concurrent builds wait for old transactions by
+			 * design: no lock_timeout, their own time limit */
+			error = session_reset(x, false, concurrent ? 0 : x->cfg->lock_timeout_ms,
+					      concurrent ? long_ms : x->cfg->timeout_s * 1000,
+					      err);
+			if (!error)
+				error = run_with_progress(x, st, err);
+			if (!error || !retryable(err) ||
+			    attempt >= x->cfg->lock_retries)
+				break;
+			pgw_err_clear(err);
+			sleep_s(backoff_s(attempt));
+		}
+		if (error) {
+			struct pgw_err ignored = PGW_ERR_INIT;
+
+			wrap_stmt(err, m, st);
+			if (st->flags & PGW_STMT_CONCURRENT_INDEX)
+				drop_invalid_index(x, st, &ignored);
+			pgw_pg_run(x->conn, "RESET lock_timeout; RESET statement_timeout", &ignored);
+			return error;
+		}
+	}
+	error = pgw_pg_run(x->conn, "RESET lock_timeout; RESET statement_timeout", err);
+	if (error)
+		return error;
+	error = pgw_pg_run(x->conn, "BEGIN", err);
+	if (!error)
+		error = pgw_history_ensure(x->conn, x->cfg->schema, err);
+	if (!error)
+		error = session_reset(x, true, x->cfg->lock_timeout_ms,
+				      x->cfg->timeout_s * 1000, err);
+	if (!error && !run->down)
+		error = run_verify(x, m, wd, err);
+	if (!error)
+		error = bookkeeping_mode(x, err);
+	it->duration_ms = (long long)((now_s() - t0) * 1000);
+	if (!error)
+		error = record(x, run, it, err);
+	if (!error && !pgw_lock_held(x->ctl, x->cfg->schema))
+		error = lock_lost(x, err);
+	if (!error)
+		error = commit(x, err);
+	if (error) {
+		PQclear(PQexec(x->conn, "ROLLBACK"));
+		return error;
+	}
+	it->done = true;
+	x->committed_any = true;
+	pgw_log_notice("%s %s (%lld ms)", run->down ? "reverted" : "applied",
+		       m->file, it->duration_ms);
+	return 0;
+}
+
+int pgw_exec_run(struct pgw_exec *x, struct pgw_run *run, struct pgw_err *err)
+{
+	struct pgw_watchdog *wd = NULL;
+	size_t first = 0, last;
+	int error;
+
+	error = pgw_watchdog_start(&wd, x->conninfo, x->app_name,
+				   PQbackendPID(x->conn), x->cfg->max_lock_hold_s,
+				   err);
+	if (error)
+		return error;
+	while (first < run->n) {
+		for (last = first; last + 1 < run->n &&
+				   run->items[last + 1].segment == run->items[first].segment;
+		     last++)
+			;
+		if (run->items[first].sql->transactional)
+			error = run_segment(x, run, first, last, wd, err);
+		else
+			error = run_notx(x, run, first, wd, err);
+		if (error)
+			break;
+		first = last + 1;
+	}
+	pgw_watchdog_stop(wd);
+	if (!error)
+		return 0;
+	if (err->code != PGW_EUNSAFE && err->code != PGW_ENOMEM) {
+		err->code = PGW_EFAILED;
+		if (x->committed_any) {
+			const struct pgw_plan_item *done = NULL;
+			size_t i;
+
+			for (i = 0; i < run->n; i++)
+				if (run->items[i].done)
+					done = &run->items[i];
+			pgw_err_detail(err, "rolled back; the segments before it committed: %s %s is recorded",
+				       run->down ? "reverting down to" : "the database is at",
+				       done ? done->m->vtext : "?");
+		} else {
+			pgw_err_detail(err, "rolled back: nothing of this run was applied");
+		}
+	}
+	return error;
+}

@@ -1,0 +1,27 @@
+/* migrate.h - run a planned up or down: segments in transactions with
+ * lock and statement timeouts, retries on lock timeouts and deadlocks, the
+ * lock-hold watchdog, transaction:false sections statement by statement,
+ * history rows written with the migrations they record. */
+#ifndef PGW_MIGRATE_H
+#define PGW_MIGRATE_H
+
+#include <libpq-fe.h>
+
+#include "pgward.h"
+
+struct pgw_exec {
+	PGconn *conn;   /* runs the migrations */
+	PGconn *ctl;    /* holds the deploy lock; progress queries */
+	const struct pgw_config *cfg;
+	const char *conninfo; /* for the watchdog's own connection */
+	const char *app_name;
+	const char *deploy_id;
+	bool committed_any; /* some segment of this run committed */
+};
+
+/* Run every segment of `run` in order; stops at the first failure, which
+ * has been rolled back: PGW_EFAILED (exit 1), or PGW_EUNSAFE when the
+ * outcome cannot be known (connection lost during COMMIT). */
+int pgw_exec_run(struct pgw_exec *x, struct pgw_run *run, struct pgw_err *err);
+
+#endif

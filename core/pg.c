@@ -1,0 +1,224 @@
+/* pg.c - every libpq call of pgward goes through here. */
+#include "pg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static void copy_field(char *dst, size_t cap, const char *src)
+{
+	size_t n;
+
+	if (!src) {
+		dst[0] = '\0';
+		return;
+	}
+	n = strlen(src);
+	while (n && (src[n - 1] == '\n' || src[n - 1] == ' '))
+		n--;
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	/* libpq's multi-line messages: one line, as errors are shown */
+	for (; *dst; dst++)
+		if (*dst == '\n' || *dst == '\t')
+			*dst = ' ';
+}
+
+int pgw_pg_error(struct pgw_err *err, PGconn *c, const PGresult *res)
+{
+	const char *primary = NULL;
+	char msg[1024];
+
+	if (err->code)
+		return err->code;
+	if (res)
+		primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	copy_field(msg, sizeof(msg), primary ? primary : PQerrorMessage(c));
+	if (!msg[0])
+		snprintf(msg, sizeof(msg), "unknown server error");
+	if (PQstatus(c) == CONNECTION_BAD && !primary)
+		pgw_err_set(err, PGW_EPG, "lost the connection to the server: %s",
+			    msg);
+	else
+		pgw_err_set(err, PGW_EPG, "%s", msg);
+	if (res) {
+		copy_field(err->sqlstate, sizeof(err->sqlstate),
+			   PQresultErrorField(res, PG_DIAG_SQLSTATE));
+		copy_field(err->detail, sizeof(err->detail),
+			   PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL));
+		copy_field(err->hint, sizeof(err->hint),
+			   PQresultErrorField(res, PG_DIAG_MESSAGE_HINT));
+	}
+	return err->code;
+}
+
+int pgw_pg_exec(PGresult **out, PGconn *c, const char *sql, int nparams,
+		const char *const *params, struct pgw_err *err)
+{
+	PGresult *res;
+	ExecStatusType st;
+
+	if (out)
+		*out = NULL;
+	res = PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0);
+	st = PQresultStatus(res);
+	if (!res || (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)) {
+		pgw_pg_error(err, c, res);
+		PQclear(res);
+		return err->code;
+	}
+	if (out)
+		*out = res;
+	else
+		PQclear(res);
+	return 0;
+}
+
+int pgw_pg_run(PGconn *c, const char *sql, struct pgw_err *err)
+{
+	PGresult *res = PQexec(c, sql);
+	ExecStatusType st = PQresultStatus(res);
+	int error = 0;
+
+	if (!res || (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
+		     st != PGRES_EMPTY_QUERY))
+		error = pgw_pg_error(err, c, res);
+	PQclear(res);
+	return error;
+}
+
+char *pgw_pg_ident(PGconn *c, const char *name, struct pgw_err *err)
+{
+	char *q = PQescapeIdentifier(c, name, strlen(name));
+
+	if (!q)
+		pgw_err_set(err, PGW_EINVAL, "cannot quote identifier '%s': %s",
+			    name, PQerrorMessage(c));
+	return q;
+}
+
+void pgw_pg_new_id(char out[40])
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(out, 40, "%04d%02d%02dT%02d%02d%02dZ-%04x", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (unsigned)((ts.tv_nsec / 1000) ^ (getpid() * 2654435761u)) &
+			 0xffff);
+}
+
+int pgw_pg_connect(PGconn **out, const char *conninfo, const char *app_name,
+		   struct pgw_err *err)
+{
+	const char *keys[] = { "dbname",	     "application_name",
+			       "keepalives",	     "keepalives_idle",
+			       "keepalives_interval", "keepalives_count",
+			       "client_encoding",    "connect_timeout",
+			       NULL };
+	const char *vals[] = { conninfo && *conninfo ? conninfo : NULL,
+			       app_name,
+			       "1",
+			       "10",
+			       "5",
+			       "3",
+			       "UTF8",
+			       getenv("PGCONNECT_TIMEOUT") ? NULL : "10",
+			       NULL };
+	PGconn *c;
+	char *shown;
+	const char *host;
+
+	*out = NULL;
+	c = PQconnectdbParams(keys, vals, 1);
+	if (!c)
+		return pgw_err_oom(err);
+	if (PQstatus(c) != CONNECTION_OK) {
+		char msg[1024];
+
+		copy_field(msg, sizeof(msg), PQerrorMessage(c));
+		shown = pgw_redact_conninfo(conninfo);
+		pgw_err_set(err, PGW_ECONNECT, "cannot connect to %s: %s",
+			    shown ? shown : "the database", msg);
+		pgw_err_hint(err, "check -d / DATABASE_URL / PG* variables; nothing was changed, it is safe to retry");
+		free(shown);
+		PQfinish(c);
+		return err->code;
+	}
+	host = PQhost(c);
+	if (host && host[0] != '/' && !PQsslInUse(c))
+		pgw_log_warn("connected to %s over TCP without SSL: use sslmode=require outside a trusted network",
+			     host);
+	*out = c;
+	return 0;
+}
+
+int pgw_pg_pin_settings(PGconn *c, struct pgw_err *err)
+{
+	/* idle_session_timeout exists from PostgreSQL 14 on. */
+	if (PQserverVersion(c) >= 140000)
+		return pgw_pg_run(
+			c,
+			"SELECT pg_catalog.set_config('DateStyle', 'ISO', false),"
+			" pg_catalog.set_config('IntervalStyle', 'postgres', false),"
+			" pg_catalog.set_config('extra_float_digits', '3', false),"
+			" pg_catalog.set_config('idle_in_transaction_session_timeout', '0', false),"
+			" pg_catalog.set_config('idle_session_timeout', '0', false)",
+			err);
+	return pgw_pg_run(
+		c,
+		"SELECT pg_catalog.set_config('DateStyle', 'ISO', false),"
+		" pg_catalog.set_config('IntervalStyle', 'postgres', false),"
+		" pg_catalog.set_config('extra_float_digits', '3', false),"
+		" pg_catalog.set_config('idle_in_transaction_session_timeout', '0', false)",
+		err);
+}
+
+static int backend_pid(int *out, PGconn *c, struct pgw_err *err)
+{
+	PGresult *res = NULL;
+	int error = pgw_pg_exec(&res, c, "SELECT pg_catalog.pg_backend_pid()",
+				0, NULL, err);
+
+	if (!error)
+		*out = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return error;
+}
+
+int pgw_pg_check_session(PGconn *c, PGconn *other, struct pgw_err *err)
+{
+	int p1 = 0, p2 = 0, error;
+
+	if (other) {
+		error = pgw_pg_run(other, "BEGIN; SELECT 1", err);
+		if (error)
+			return error;
+	}
+	error = backend_pid(&p1, c, err);
+	if (other) {
+		int e2 = pgw_pg_run(other, "COMMIT", err);
+
+		if (!error)
+			error = e2;
+	}
+	if (!error)
+		error = backend_pid(&p2, c, err);
+	if (error)
+		return error;
+	if (p1 != p2) {
+		pgw_err_set(err, PGW_EINVAL,
+			    "needs a direct connection: set direct_url");
+		pgw_err_detail(err, "two transactions ran on different server processes (%d, %d): the connection goes through a transaction-mode pooler, where advisory locks and session settings do not hold",
+			       p1, p2);
+		pgw_err_hint(err, "give the server's own address with --direct-url, PGWARD_DIRECT_URL or [database] direct_url");
+		return err->code;
+	}
+	return 0;
+}

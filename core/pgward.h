@@ -1,0 +1,302 @@
+/* pgward.h - the public API of libpgward: versioned, guarded PostgreSQL
+ * migrations.  The pgward CLI is a thin user of exactly this header; an
+ * application can link libpgward.a and call pgw_autostart() on start-up.
+ *
+ * Conventions: functions return 0 or a negative PGW_E* code and fill the
+ * caller's struct pgw_err (first error wins).  Out-parameters come first;
+ * what a function returns through `out` is owned by the caller and freed
+ * with the matching _free().  Nothing here prints or exits: messages go
+ * through the log sink installed with pgw_log_set_sink(). */
+#ifndef PGW_PGWARD_H
+#define PGW_PGWARD_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PGW_VERSION "0.1.0"
+
+#if defined(__GNUC__)
+#define PGW_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define PGW_PRINTF(f, a)
+#endif
+
+/* Error codes.  Values never change; cmd/ maps them to exit codes. */
+enum pgw_code {
+	PGW_OK = 0,
+	PGW_ERROR = -1,     /* unexpected failure */
+	PGW_ENOMEM = -2,    /* out of memory */
+	PGW_EINVAL = -3,    /* bad usage, config or input: nothing changed */
+	PGW_ENOTFOUND = -4, /* a named thing does not exist */
+	PGW_EPG = -5,       /* the server reported an error */
+	PGW_EIO = -6,       /* file system error */
+	PGW_ELOCKED = -7,   /* another pgward holds the deploy lock */
+	PGW_ECHECKSUM = -8, /* an applied migration was edited */
+	PGW_EUNSAFE = -9,   /* not at a known-good state: a human is needed */
+	PGW_ECONNECT = -10, /* could not connect or authenticate */
+	PGW_EFAILED = -11,  /* the run failed and was rolled back */
+	PGW_ECHECK = -12,   /* a check found problems */
+};
+
+/* The first error of an operation, with PostgreSQL's detail and hint. */
+struct pgw_err {
+	int code;        /* PGW_OK until the first error */
+	char sqlstate[6]; /* set when the server reported the error */
+	char msg[1024];
+	char detail[1024];
+	char hint[512];
+};
+#define PGW_ERR_INIT { 0 }
+
+/* Set the error unless one is already set; returns `code` either way. */
+int pgw_err_set(struct pgw_err *err, int code, const char *fmt, ...)
+	PGW_PRINTF(3, 4);
+/* Set detail/hint of the current error (only if not set yet). */
+void pgw_err_detail(struct pgw_err *err, const char *fmt, ...) PGW_PRINTF(2, 3);
+void pgw_err_hint(struct pgw_err *err, const char *fmt, ...) PGW_PRINTF(2, 3);
+/* Prefix the current message with context: "ctx: message". */
+void pgw_err_wrap(struct pgw_err *err, const char *fmt, ...) PGW_PRINTF(2, 3);
+int pgw_err_oom(struct pgw_err *err);
+void pgw_err_clear(struct pgw_err *err);
+
+/* Growable string: ptr is never NULL and always NUL-terminated; running
+ * out of memory is sticky and checked once with pgw_buf_oom(). */
+struct pgw_buf {
+	char *ptr;
+	size_t len;
+	size_t cap;
+	bool oom;
+};
+#define PGW_BUF_INIT { (char *)"", 0, 0, false }
+void pgw_buf_put(struct pgw_buf *b, const char *s, size_t n);
+void pgw_buf_puts(struct pgw_buf *b, const char *s);
+void pgw_buf_putc(struct pgw_buf *b, char c);
+void pgw_buf_printf(struct pgw_buf *b, const char *fmt, ...) PGW_PRINTF(2, 3);
+void pgw_buf_vprintf(struct pgw_buf *b, const char *fmt, va_list ap)
+	PGW_PRINTF(2, 0);
+void pgw_buf_reset(struct pgw_buf *b);
+bool pgw_buf_oom(const struct pgw_buf *b);
+/* Take the string out; the caller owns it (free()).  NULL on OOM. */
+char *pgw_buf_detach(struct pgw_buf *b);
+void pgw_buf_release(struct pgw_buf *b);
+
+/* Logging: core reports progress through this sink only. */
+enum pgw_log_level {
+	PGW_LOG_DEBUG,
+	PGW_LOG_INFO,
+	PGW_LOG_NOTICE, /* what a user wants to see by default */
+	PGW_LOG_WARN,
+	PGW_LOG_ERROR,
+};
+typedef void (*pgw_log_fn)(enum pgw_log_level level, const char *msg,
+			   void *payload);
+void pgw_log_set_sink(pgw_log_fn fn, void *payload, enum pgw_log_level min);
+void pgw_log(enum pgw_log_level level, const char *fmt, ...) PGW_PRINTF(2, 3);
+#define pgw_log_debug(...) pgw_log(PGW_LOG_DEBUG, __VA_ARGS__)
+#define pgw_log_info(...) pgw_log(PGW_LOG_INFO, __VA_ARGS__)
+#define pgw_log_notice(...) pgw_log(PGW_LOG_NOTICE, __VA_ARGS__)
+#define pgw_log_warn(...) pgw_log(PGW_LOG_WARN, __VA_ARGS__)
+
+/* Configuration: defaults, then pgward.ini, then environment, then flags
+ * (the caller applies flags last with pgw_config_set). */
+struct pgw_config {
+	char *database_url;   /* NULL: libpq defaults (PG* variables) */
+	char *direct_url;     /* NULL: database_url */
+	char *config_file;    /* the ini file read, if any */
+	char *migrations_dir; /* "migrations" */
+	char *schema;         /* pgward's own schema, "pgward" */
+	int timeout_s;        /* statement timeout, 300 */
+	int lock_timeout_ms;  /* 1000 */
+	int lock_retries;     /* 5 */
+	int max_lock_hold_s;  /* 10 */
+	int concurrent_timeout_s; /* 3600 */
+	int wait_s;           /* wait for the deploy lock, 0 */
+	bool wait_set;        /* wait_s given explicitly */
+	bool auto_migrate;    /* AUTO_MIGRATE_ON_START */
+	/* read and kept for the backup, notify, git, verify and ephemeral
+	 * parts; NULL when not set */
+	char *backup_dir, *backup_target, *backup_keep, *backup_schemas;
+	char *notify_url, *notify_secret;
+	char *tag_pattern, *hooks_dir;
+	char *verify_ignore, *ephemeral_roles, *ephemeral_extensions;
+};
+
+/* Fill *cfg with defaults. */
+void pgw_config_init(struct pgw_config *cfg);
+/* Set one setting by its ini name ("migrations.dir", "database.url", ...).
+ * `origin` names where the value came from, for the error message. */
+int pgw_config_set(struct pgw_config *cfg, const char *key, const char *value,
+		   const char *origin, struct pgw_err *err);
+/* Read the ini file (path NULL: PGWARD_CONFIG, else ./pgward.ini when
+ * present) and then the environment, over the defaults in *cfg. */
+int pgw_config_load(struct pgw_config *cfg, const char *path,
+		    struct pgw_err *err);
+void pgw_config_release(struct pgw_config *cfg);
+
+/* Show a connection string with its password replaced by ***.  Caller
+ * owns the result (free()); NULL on OOM. */
+char *pgw_redact_conninfo(const char *conninfo);
+/* Show SQL with PASSWORD '...' literals replaced.  Caller owns it. */
+char *pgw_redact_sql(const char *sql);
+
+/* Statements and migrations, as read from the migrations dir. */
+enum pgw_stmt_flags {
+	PGW_STMT_DESTRUCTIVE = (1 << 0),    /* DROP TABLE, UPDATE, ... */
+	PGW_STMT_NO_TX = (1 << 1),          /* cannot run in a transaction */
+	PGW_STMT_NOTX_OK = (1 << 2),        /* allowed in transaction:false */
+	PGW_STMT_CONCURRENT_INDEX = (1 << 3), /* CREATE INDEX CONCURRENTLY */
+	PGW_STMT_ADD_ENUM_VALUE = (1 << 4), /* ALTER TYPE ... ADD VALUE */
+	PGW_STMT_TX_CONTROL = (1 << 5),     /* BEGIN, COMMIT, SAVEPOINT */
+	PGW_STMT_COPY_STDIN = (1 << 6),     /* COPY ... FROM stdin */
+};
+
+struct pgw_stmt {
+	char *sql;      /* the statement text, without trailing ';' */
+	int line;       /* line in the file where it starts */
+	unsigned flags; /* enum pgw_stmt_flags */
+	char *index_name;   /* CREATE INDEX CONCURRENTLY: the index */
+	char *index_schema; /* its schema if written, else NULL */
+	char *index_table;  /* its table, as written (quoted) */
+};
+
+struct pgw_section {
+	bool present;
+	bool transactional; /* false: transaction:false */
+	bool split_none;    /* sent as one string */
+	char *text;         /* the section body */
+	char *directives;   /* as written after the marker, "" if none */
+	int line;           /* line of the body's first line */
+	struct pgw_stmt *stmts;
+	size_t n_stmts;
+};
+
+struct pgw_migration {
+	int64_t version;
+	char *vtext; /* version as written: "001" */
+	char *name;  /* "create_users" */
+	char *file;  /* file name, for messages: "001_create_users.sql" */
+	char *path;  /* full path of the up file */
+	char *up_file, *down_file, *verify_file; /* pair files; NULL: `file` */
+	char checksum[65]; /* SHA-256 of the up section, hex */
+	struct pgw_section up, down, verify;
+	bool parsed; /* statements read: flags below are valid */
+	bool destructive;
+	bool adds_enum_value;
+};
+
+struct pgw_migset {
+	char *dir;
+	struct pgw_migration *v; /* sorted by version */
+	size_t n;
+};
+
+/* Read every migration in `dir`: names, sections, directives and
+ * checksums (cheap: what a no-op run needs).  Any bad input is PGW_EINVAL
+ * naming file and line. */
+int pgw_migset_load(struct pgw_migset **out, const char *dir,
+		    struct pgw_err *err);
+/* Parse and check the statements of every migration in the set. */
+int pgw_migset_parse(struct pgw_migset *set, struct pgw_err *err);
+void pgw_migset_free(struct pgw_migset *set);
+const struct pgw_migration *pgw_migset_find(const struct pgw_migset *set,
+					    int64_t version);
+/* Parse a version as written ("001", "20261125093000"). */
+int pgw_version_parse(int64_t *out, const char *text, struct pgw_err *err);
+
+/* A migration as recorded in pgward.migrations. */
+struct pgw_applied {
+	int64_t version;
+	char *name, *file, *checksum;
+	char *up_sql, *down_sql, *down_directives, *verify_sql;
+	bool destructive;
+	char *applied_at, *applied_by;
+	long long duration_ms;
+	char *git_commit, *git_tag, *deploy_id;
+};
+
+struct pgw_history {
+	bool exists; /* pgward.migrations exists */
+	struct pgw_applied *v; /* by version */
+	size_t n;
+};
+void pgw_history_free(struct pgw_history *h);
+
+/* What status reports. */
+struct pgw_status {
+	char *database;     /* redacted */
+	struct pgw_history *history;
+	struct pgw_migset *set;
+	const struct pgw_applied *head; /* NULL: nothing applied */
+	const struct pgw_migration **pending;
+	size_t n_pending;
+	const struct pgw_applied **unknown; /* applied, no file */
+	size_t n_unknown;
+	const struct pgw_migration **changed; /* applied, file edited */
+	size_t n_changed;
+	const struct pgw_migration **out_of_order; /* pending below head */
+	size_t n_out_of_order;
+};
+int pgw_status(struct pgw_status **out, const struct pgw_config *cfg,
+	       struct pgw_err *err);
+void pgw_status_free(struct pgw_status *st);
+
+/* up and down. */
+enum pgw_run_flags {
+	PGW_RUN_DRY = (1 << 0),           /* plan only, change nothing */
+	PGW_RUN_ALLOW_UNKNOWN = (1 << 1), /* applied versions with no file */
+	PGW_RUN_USE_FILE_DOWN = (1 << 2), /* down SQL from the file */
+	PGW_RUN_HAS_TARGET = (1 << 3),    /* target is set */
+	PGW_RUN_HAS_STEPS = (1 << 4),     /* steps is set */
+};
+struct pgw_run_opts {
+	unsigned flags;
+	int64_t target; /* with PGW_RUN_HAS_TARGET */
+	int steps;      /* down, with PGW_RUN_HAS_STEPS */
+	const char *deploy_id; /* NULL: generated */
+};
+#define PGW_RUN_OPTS_INIT { 0, 0, 1, NULL }
+
+/* One migration of a plan, in the order it runs. */
+struct pgw_plan_item {
+	const struct pgw_migration *m; /* for down: built from history */
+	const struct pgw_section *sql; /* the section that runs */
+	int segment;                   /* 0-based; a segment commits at once */
+	long long duration_ms;         /* filled when it ran */
+	bool done;                     /* committed */
+};
+
+struct pgw_run {
+	bool down;
+	bool nothing_to_do;
+	char *from, *to; /* versions as text, "0" for none */
+	struct pgw_plan_item *items;
+	size_t n;
+	int n_segments;
+	struct pgw_migset *owned_set; /* down: migrations built from history */
+	struct pgw_migset *files;     /* the migration files items point into */
+};
+/* Apply pending migrations (or plan them with PGW_RUN_DRY).  On failure
+ * *out still describes what was planned and what committed. */
+int pgw_up(struct pgw_run **out, const struct pgw_config *cfg,
+	   const struct pgw_run_opts *opts, struct pgw_err *err);
+int pgw_down(struct pgw_run **out, const struct pgw_config *cfg,
+	     const struct pgw_run_opts *opts, struct pgw_err *err);
+void pgw_run_free(struct pgw_run *run);
+
+int pgw_history_read(struct pgw_history **out, const struct pgw_config *cfg,
+		     struct pgw_err *err);
+/* Record migrations 1..version as applied without running them. */
+int pgw_baseline(struct pgw_history **out, const struct pgw_config *cfg,
+		 int64_t version, struct pgw_err *err);
+/* Create the next migration file; *out_path is owned by the caller. */
+int pgw_new_migration(char **out_path, const struct pgw_config *cfg,
+		      const char *name, struct pgw_err *err);
+
+/* Application start-up: when cfg->auto_migrate, wait for the deploy lock
+ * up to cfg->timeout_s, re-check under it, apply what is pending and log
+ * what happened.  Returns 0 when the database is at head. */
+int pgw_autostart(const struct pgw_config *cfg, struct pgw_err *err);
+
+#endif

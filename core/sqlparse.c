@@ -1,0 +1,354 @@
+/* sqlparse.c - the libpg_query adapter: no other module includes it. */
+#include "sqlparse.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+#include <pg_query.h>
+
+static int line_at(const char *text, size_t off, int first_line)
+{
+	int line = first_line;
+	size_t i;
+
+	for (i = 0; i < off && text[i]; i++)
+		if (text[i] == '\n')
+			line++;
+	return line;
+}
+
+/* Skip white space and comments: where the statement really starts. */
+static size_t skip_noise(const char *s, size_t i, size_t end)
+{
+	while (i < end) {
+		if (isspace((unsigned char)s[i])) {
+			i++;
+		} else if (s[i] == '-' && i + 1 < end && s[i + 1] == '-') {
+			while (i < end && s[i] != '\n')
+				i++;
+		} else if (s[i] == '/' && i + 1 < end && s[i + 1] == '*') {
+			int depth = 1;
+
+			i += 2;
+			while (i < end && depth) {
+				if (s[i] == '*' && i + 1 < end && s[i + 1] == '/') {
+					depth--;
+					i += 2;
+				} else if (s[i] == '/' && i + 1 < end &&
+					   s[i + 1] == '*') {
+					depth++;
+					i += 2;
+				} else {
+					i++;
+				}
+			}
+		} else {
+			break;
+		}
+	}
+	return i;
+}
+
+static bool str_eq(json_t *obj, const char *key, const char *want)
+{
+	const char *v = json_string_value(json_object_get(obj, key));
+
+	return v && strcmp(v, want) == 0;
+}
+
+static bool is_true(json_t *obj, const char *key)
+{
+	return json_is_true(json_object_get(obj, key));
+}
+
+static bool has_defelem(json_t *list, const char *name)
+{
+	size_t i;
+	json_t *it;
+
+	json_array_foreach(list, i, it)
+	{
+		json_t *d = json_object_get(it, "DefElem");
+
+		if (d && str_eq(d, "defname", name))
+			return true;
+	}
+	return false;
+}
+
+static char *dup_str(json_t *obj, const char *key)
+{
+	const char *v = json_string_value(json_object_get(obj, key));
+
+	return v ? strdup(v) : NULL;
+}
+
+static void classify(struct pgw_stmt *st, json_t *stmt)
+{
+	const char *kind;
+	json_t *n;
+
+	if (json_object_size(stmt) != 1)
+		return;
+	kind = json_object_iter_key(json_object_iter(stmt));
+	n = json_object_iter_value(json_object_iter(stmt));
+
+	if (!strcmp(kind, "TransactionStmt")) {
+		st->flags |= PGW_STMT_TX_CONTROL;
+	} else if (!strcmp(kind, "IndexStmt")) {
+		if (is_true(n, "concurrent")) {
+			json_t *rel = json_object_get(n, "relation");
+
+			st->flags |= PGW_STMT_NO_TX | PGW_STMT_CONCURRENT_INDEX;
+			if (is_true(n, "if_not_exists"))
+				st->flags |= PGW_STMT_NOTX_OK;
+			st->index_name = dup_str(n, "idxname");
+			st->index_schema = dup_str(rel, "schemaname");
+			st->index_table = dup_str(rel, "relname");
+		}
+	} else if (!strcmp(kind, "DropStmt")) {
+		if (str_eq(n, "removeType", "OBJECT_TABLE") ||
+		    str_eq(n, "removeType", "OBJECT_TYPE") ||
+		    str_eq(n, "removeType", "OBJECT_DOMAIN") ||
+		    str_eq(n, "removeType", "OBJECT_SCHEMA"))
+			st->flags |= PGW_STMT_DESTRUCTIVE;
+		if (is_true(n, "concurrent")) {
+			st->flags |= PGW_STMT_NO_TX;
+			if (is_true(n, "missing_ok") &&
+			    str_eq(n, "removeType", "OBJECT_INDEX"))
+				st->flags |= PGW_STMT_NOTX_OK;
+		}
+	} else if (!strcmp(kind, "AlterTableStmt")) {
+		size_t i;
+		json_t *c;
+
+		json_array_foreach(json_object_get(n, "cmds"), i, c)
+		{
+			json_t *cmd = json_object_get(c, "AlterTableCmd");
+			json_t *pc;
+
+			if (str_eq(cmd, "subtype", "AT_DropColumn") ||
+			    str_eq(cmd, "subtype", "AT_AlterColumnType"))
+				st->flags |= PGW_STMT_DESTRUCTIVE;
+			pc = json_object_get(json_object_get(cmd, "def"),
+					     "PartitionCmd");
+			if (str_eq(cmd, "subtype", "AT_DetachPartition") &&
+			    is_true(pc, "concurrent"))
+				st->flags |= PGW_STMT_NO_TX;
+		}
+	} else if (!strcmp(kind, "TruncateStmt") ||
+		   !strcmp(kind, "DeleteStmt") || !strcmp(kind, "UpdateStmt")) {
+		st->flags |= PGW_STMT_DESTRUCTIVE;
+	} else if (!strcmp(kind, "VacuumStmt")) {
+		st->flags |= PGW_STMT_NOTX_OK;
+		if (is_true(n, "is_vacuumcmd"))
+			st->flags |= PGW_STMT_NO_TX;
+	} else if (!strcmp(kind, "ReindexStmt")) {
+		if (has_defelem(json_object_get(n, "params"), "concurrently"))
+			st->flags |= PGW_STMT_NO_TX | PGW_STMT_NOTX_OK;
+		else if (str_eq(n, "kind", "REINDEX_OBJECT_SYSTEM") ||
+			 str_eq(n, "kind", "REINDEX_OBJECT_DATABASE"))
+			st->flags |= PGW_STMT_NO_TX;
+	} else if (!strcmp(kind, "AlterEnumStmt")) {
+		if (json_object_get(n, "newVal") &&
+		    !json_object_get(n, "oldVal")) {
+			st->flags |= PGW_STMT_ADD_ENUM_VALUE;
+			if (is_true(n, "skipIfNewValExists"))
+				st->flags |= PGW_STMT_NOTX_OK;
+		}
+	} else if (!strcmp(kind, "CopyStmt")) {
+		if (!json_object_get(n, "filename") &&
+		    !is_true(n, "is_program"))
+			st->flags |= PGW_STMT_COPY_STDIN;
+	} else if (!strcmp(kind, "CreatedbStmt") ||
+		   !strcmp(kind, "DropdbStmt") ||
+		   !strcmp(kind, "AlterSystemStmt") ||
+		   !strcmp(kind, "CreateTableSpaceStmt") ||
+		   !strcmp(kind, "DropTableSpaceStmt")) {
+		st->flags |= PGW_STMT_NO_TX;
+	}
+}
+
+/* Explain a parser rejection in the words a user needs. */
+static int parse_failure(const char *text, int first_line, const char *file,
+			 const PgQueryError *perr, struct pgw_err *err)
+{
+	const char *p = text;
+	int line = first_line;
+
+	/* psql meta-commands and COPY data are the usual culprits; name them
+	 * rather than the syntax error they cause. */
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+		const char *q = p;
+
+		while (q < p + len && (*q == ' ' || *q == '\t'))
+			q++;
+		if (q < p + len && *q == '\\') {
+			int w = (int)strcspn(q, " \t\r\n");
+
+			pgw_err_set(err, PGW_EINVAL,
+				    "%s:%d: psql meta-command '%.*s' in a migration",
+				    file, line, w, q);
+			pgw_err_hint(err, "pgward sends SQL to the server, not to psql: write the SQL the command stands for");
+			return err->code;
+		}
+		if (len > 4 && strncasecmp(q, "COPY", 4) == 0) {
+			char lower[512];
+			size_t i, n = len < sizeof(lower) - 1 ? len : sizeof(lower) - 1;
+
+			for (i = 0; i < n; i++)
+				lower[i] = (char)tolower((unsigned char)p[i]);
+			lower[n] = '\0';
+			if (strstr(lower, "from stdin")) {
+				pgw_err_set(err, PGW_EINVAL,
+					    "%s:%d: inline COPY data (COPY ... FROM stdin) in a migration",
+					    file, line);
+				pgw_err_hint(err, "load data with INSERT statements, or COPY from a file on the server");
+				return err->code;
+			}
+		}
+		line++;
+		p = eol ? eol + 1 : p + len;
+	}
+	line = perr->cursorpos > 0 ?
+		       line_at(text, (size_t)perr->cursorpos - 1, first_line) :
+		       first_line;
+	pgw_err_set(err, PGW_EINVAL, "%s:%d: %s", file, line, perr->message);
+	pgw_err_hint(err, "statements are read with PostgreSQL 15's grammar; '-- migrate:up split:none' sends a transactional section as one string");
+	return err->code;
+}
+
+void pgw_stmts_free(struct pgw_stmt *stmts, size_t n)
+{
+	size_t i;
+
+	if (!stmts)
+		return;
+	for (i = 0; i < n; i++) {
+		free(stmts[i].sql);
+		free(stmts[i].index_name);
+		free(stmts[i].index_schema);
+		free(stmts[i].index_table);
+	}
+	free(stmts);
+}
+
+int pgw_sql_whole(struct pgw_stmt **out, size_t *n_out, const char *text,
+		  int first_line, struct pgw_err *err)
+{
+	size_t len = strlen(text), start = skip_noise(text, 0, len);
+	struct pgw_stmt *st;
+
+	*out = NULL;
+	*n_out = 0;
+	if (start == len)
+		return 0;
+	st = calloc(1, sizeof(*st));
+	if (!st || !(st->sql = strdup(text + start))) {
+		free(st);
+		return pgw_err_oom(err);
+	}
+	st->line = line_at(text, start, first_line);
+	st->flags = PGW_STMT_DESTRUCTIVE;
+	*out = st;
+	*n_out = 1;
+	return 0;
+}
+
+int pgw_sql_split(struct pgw_stmt **out, size_t *n_out, const char *text,
+		  int first_line, const char *file, struct pgw_err *err)
+{
+	PgQueryParseResult pr;
+	json_t *root = NULL, *stmts, *it;
+	struct pgw_stmt *v = NULL;
+	size_t i, n = 0, len = strlen(text);
+	int error = 0;
+
+	*out = NULL;
+	*n_out = 0;
+	pr = pg_query_parse(text);
+	if (pr.error) {
+		error = parse_failure(text, first_line, file, pr.error, err);
+		goto done;
+	}
+	root = json_loads(pr.parse_tree, 0, NULL);
+	stmts = json_object_get(root, "stmts");
+	if (!root || !json_is_array(stmts)) {
+		error = pgw_err_set(err, PGW_ERROR,
+				    "%s: cannot read the parse tree", file);
+		goto done;
+	}
+	v = calloc(json_array_size(stmts) + 1, sizeof(*v));
+	if (!v) {
+		error = pgw_err_oom(err);
+		goto done;
+	}
+	json_array_foreach(stmts, i, it)
+	{
+		json_int_t loc = json_integer_value(
+			json_object_get(it, "stmt_location"));
+		json_int_t slen = json_integer_value(
+			json_object_get(it, "stmt_len"));
+		size_t start, end;
+		struct pgw_stmt *st;
+
+		if (loc < 0 || (size_t)loc > len)
+			loc = 0;
+		end = slen > 0 && (size_t)(loc + slen) <= len ?
+			      (size_t)(loc + slen) :
+			      len;
+		start = skip_noise(text, (size_t)loc, end);
+		while (end > start &&
+		       (isspace((unsigned char)text[end - 1]) ||
+			text[end - 1] == ';'))
+			end--;
+		if (end == start)
+			continue;
+		st = &v[n++];
+		st->sql = strndup(text + start, end - start);
+		if (!st->sql) {
+			error = pgw_err_oom(err);
+			goto done;
+		}
+		st->line = line_at(text, start, first_line);
+		classify(st, json_object_get(it, "stmt"));
+	}
+	*out = v;
+	*n_out = n;
+	v = NULL;
+done:
+	pgw_stmts_free(v, n);
+	json_decref(root);
+	pg_query_free_parse_result(pr);
+	return error;
+}
+
+void pgw_stmt_summary(struct pgw_buf *out, const char *sql)
+{
+	char *safe = pgw_redact_sql(sql);
+	const char *p = safe ? safe : "";
+	size_t shown = 0;
+	bool space = false;
+
+	for (; *p && shown < 60; p++) {
+		if (isspace((unsigned char)*p)) {
+			space = shown > 0;
+			continue;
+		}
+		if (space) {
+			pgw_buf_putc(out, ' ');
+			shown++;
+			space = false;
+		}
+		pgw_buf_putc(out, *p);
+		shown++;
+	}
+	if (*p)
+		pgw_buf_puts(out, " ...");
+	free(safe);
+}

@@ -1,0 +1,201 @@
+/* watchdog.c - the max-lock-hold guard. */
+#include "watchdog.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pg.h"
+
+#define POLL_MS 100
+#define MAX_TRACKED 64
+
+struct held {
+	char oid[16];
+	char name[256];
+	double since;
+};
+
+struct pgw_watchdog {
+	PGconn *conn;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	bool stop;
+	bool fired;
+	char why[512];
+	char pid[16];
+	int max_hold_s;
+	struct held held[MAX_TRACKED];
+	int n_held;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Rebuild the tracked set from one pg_locks sample, keeping first-seen
+ * times of locks still held; returns the longest hold. */
+static struct held *sample(struct pgw_watchdog *wd, PGresult *res, double t)
+{
+	struct held next[MAX_TRACKED];
+	struct held *worst = NULL;
+	int i, j, n = 0;
+
+	for (i = 0; i < PQntuples(res) && n < MAX_TRACKED; i++) {
+		struct held *h = &next[n++];
+
+		snprintf(h->oid, sizeof(h->oid), "%s", PQgetvalue(res, i, 0));
+		snprintf(h->name, sizeof(h->name), "%s", PQgetvalue(res, i, 1));
+		h->since = t;
+		for (j = 0; j < wd->n_held; j++)
+			if (!strcmp(wd->held[j].oid, h->oid))
+				h->since = wd->held[j].since;
+	}
+	memcpy(wd->held, next, sizeof(next[0]) * (size_t)n);
+	wd->n_held = n;
+	for (i = 0; i < n; i++)
+		if (!worst || wd->held[i].since < worst->since)
+			worst = &wd->held[i];
+	return worst;
+}
+
+static void *watch(void *arg)
+{
+	struct pgw_watchdog *wd = arg;
+	const char *params[1] = { wd->pid };
+	double fired_at = 0;
+
+	for (;;) {
+		struct pgw_err err = PGW_ERR_INIT;
+		struct timespec ts = { 0, POLL_MS * 1000000L };
+		PGresult *res = NULL;
+		struct held *worst;
+		double t;
+		bool stop;
+
+		pthread_mutex_lock(&wd->mu);
+		stop = wd->stop;
+		pthread_mutex_unlock(&wd->mu);
+		if (stop)
+			break;
+		/* Tables created by the migration itself are invisible to this
+		 * connection's pg_class: only pre-existing ones match. */
+		if (pgw_pg_exec(&res, wd->conn,
+				"SELECT c.oid::text, pg_catalog.format('%I.%I', n.nspname, c.relname)"
+				" FROM pg_catalog.pg_locks l"
+				" JOIN pg_catalog.pg_class c ON c.oid = l.relation"
+				" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+				" WHERE l.pid = $1::int AND l.granted AND l.locktype = 'relation'"
+				" AND l.mode = 'AccessExclusiveLock' AND c.relkind IN ('r', 'p', 'm')"
+				" AND l.database = (SELECT oid FROM pg_catalog.pg_database"
+				" WHERE datname = pg_catalog.current_database())",
+				1, params, &err) != 0) {
+			nanosleep(&ts, NULL);
+			if (PQstatus(wd->conn) != CONNECTION_OK)
+				break;
+			continue;
+		}
+		t = now_s();
+		pthread_mutex_lock(&wd->mu);
+		worst = sample(wd, res, t);
+		PQclear(res);
+		res = NULL;
+		if (worst && !wd->fired && t - worst->since > wd->max_hold_s) {
+			wd->fired = true;
+			fired_at = t;
+			snprintf(wd->why, sizeof(wd->why),
+				 "held an ACCESS EXCLUSIVE lock on table %s for more than %d s (--max-lock-hold)",
+				 worst->name, wd->max_hold_s);
+			pthread_mutex_unlock(&wd->mu);
+			if (!pgw_pg_exec(&res, wd->conn,
+					 "SELECT pg_catalog.pg_cancel_backend($1::int)",
+					 1, params, &err))
+				PQclear(res);
+			continue;
+		}
+		/* A backend idle in its transaction ignores a cancel: end it. */
+		if (worst && wd->fired && fired_at && t - fired_at > 3) {
+			fired_at = 0;
+			pthread_mutex_unlock(&wd->mu);
+			if (!pgw_pg_exec(&res, wd->conn,
+					 "SELECT pg_catalog.pg_terminate_backend($1::int)",
+					 1, params, &err))
+				PQclear(res);
+			continue;
+		}
+		pthread_mutex_unlock(&wd->mu);
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+int pgw_watchdog_start(struct pgw_watchdog **out, const char *conninfo,
+		       const char *app_name, int pid, int max_hold_s,
+		       struct pgw_err *err)
+{
+	struct pgw_watchdog *wd = calloc(1, sizeof(*wd));
+	int error;
+
+	*out = NULL;
+	if (!wd)
+		return pgw_err_oom(err);
+	snprintf(wd->pid, sizeof(wd->pid), "%d", pid);
+	wd->max_hold_s = max_hold_s;
+	error = pgw_pg_connect(&wd->conn, conninfo, app_name, err);
+	if (error) {
+		free(wd);
+		return error;
+	}
+	pthread_mutex_init(&wd->mu, NULL);
+	if (pthread_create(&wd->thread, NULL, watch, wd) != 0) {
+		pthread_mutex_destroy(&wd->mu);
+		PQfinish(wd->conn);
+		free(wd);
+		return pgw_err_set(err, PGW_ERROR, "cannot start the lock watchdog thread");
+	}
+	*out = wd;
+	return 0;
+}
+
+bool pgw_watchdog_fired(struct pgw_watchdog *wd, char *msg, size_t cap)
+{
+	bool fired;
+
+	if (!wd)
+		return false;
+	pthread_mutex_lock(&wd->mu);
+	fired = wd->fired;
+	if (fired && msg)
+		snprintf(msg, cap, "%s", wd->why);
+	pthread_mutex_unlock(&wd->mu);
+	return fired;
+}
+
+void pgw_watchdog_reset(struct pgw_watchdog *wd)
+{
+	if (!wd)
+		return;
+	pthread_mutex_lock(&wd->mu);
+	wd->fired = false;
+	wd->n_held = 0;
+	pthread_mutex_unlock(&wd->mu);
+}
+
+void pgw_watchdog_stop(struct pgw_watchdog *wd)
+{
+	if (!wd)
+		return;
+	pthread_mutex_lock(&wd->mu);
+	wd->stop = true;
+	pthread_mutex_unlock(&wd->mu);
+	pthread_join(wd->thread, NULL);
+	pthread_mutex_destroy(&wd->mu);
+	PQfinish(wd->conn);
+	free(wd);
+}
