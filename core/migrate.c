@@ -68,7 +68,8 @@ static int exec_stmt(struct pgw_exec *x, const struct pgw_migration *m,
 
 		pgw_stmt_summary(&what, st->sql);
 		pgw_err_clear(err);
-		pgw_err_set(err, PGW_EFAILED, "%s:%d: '%s' %s; cancelled",
+		pgw_err_set(err, PGW_EFAILED,
+			    "%s:%d: cancelled '%s': the migration %s",
 			    m->file, st->line, what.ptr, why);
 		pgw_err_hint(err, "make the change in steps that hold the lock briefly (e.g. add a column without a volatile default, backfill in batches), or raise --max-lock-hold for a maintenance window");
 		pgw_buf_release(&what);
@@ -485,8 +486,8 @@ int pgw_exec_run(struct pgw_exec *x, struct pgw_run *run, struct pgw_err *err)
 			for (i = 0; i < run->n; i++)
 				if (run->items[i].done)
 					done = &run->items[i];
-			pgw_err_detail(err, "rolled back; the segments before it committed: %s %s is recorded",
-				       run->down ? "reverting down to" : "the database is at",
+			pgw_err_detail(err, "this segment was rolled back; the segments before it committed (%s %s)",
+				       run->down ? "last reverted:" : "database at version",
 				       done ? done->m->vtext : "?");
 		} else {
 			pgw_err_detail(err, "rolled back: nothing of this run was applied");
