@@ -33,6 +33,7 @@ struct ctx {
 	PGconn *ctl;
 	struct pgw_migset *set;
 	struct pgw_history *hist;
+	bool full; /* history with the SQL bodies */
 };
 
 static void ctx_release(struct ctx *c)
@@ -44,7 +45,8 @@ static void ctx_release(struct ctx *c)
 }
 
 static int ctx_open(struct ctx *c, const struct pgw_config *cfg,
-		    const char *deploy_id, bool load_files, struct pgw_err *err)
+		    const char *deploy_id, bool load_files, bool full,
+		    struct pgw_err *err)
 {
 	int error;
 
@@ -63,7 +65,8 @@ static int ctx_open(struct ctx *c, const struct pgw_config *cfg,
 	error = pgw_pg_connect(&c->conn, session_url(cfg), c->app, err);
 	if (error)
 		return error;
-	return pgw_history_load(&c->hist, c->conn, cfg->schema, err);
+	c->full = full;
+	return pgw_history_load(&c->hist, c->conn, cfg->schema, full, err);
 }
 
 /* Under the lock: a second connection that holds it, the pooling test
@@ -85,7 +88,7 @@ static int ctx_lock(struct ctx *c, int wait_s, struct pgw_err *err)
 	/* what is pending may have changed while we waited */
 	pgw_history_free(c->hist);
 	c->hist = NULL;
-	return pgw_history_load(&c->hist, c->conn, c->cfg->schema, err);
+	return pgw_history_load(&c->hist, c->conn, c->cfg->schema, c->full, err);
 }
 
 static int run_exec(struct ctx *c, struct pgw_run *run, struct pgw_err *err)
@@ -110,7 +113,7 @@ static int do_run(struct pgw_run **out, const struct pgw_config *cfg,
 	int error;
 
 	*out = NULL;
-	error = ctx_open(&c, cfg, opts->deploy_id, true, err);
+	error = ctx_open(&c, cfg, opts->deploy_id, true, down, err);
 	if (error)
 		goto done;
 	/* decided on one connection, before any lock */
@@ -201,7 +204,7 @@ int pgw_status(struct pgw_status **out, const struct pgw_config *cfg,
 	*out = NULL;
 	if (!st)
 		return pgw_err_oom(err);
-	error = ctx_open(&c, cfg, NULL, true, err);
+	error = ctx_open(&c, cfg, NULL, true, false, err);
 	if (!error)
 		error = pgw_pg_check_session(c.conn, NULL, err);
 	if (error)
@@ -253,7 +256,7 @@ int pgw_history_read(struct pgw_history **out, const struct pgw_config *cfg,
 	int error;
 
 	*out = NULL;
-	error = ctx_open(&c, cfg, NULL, false, err);
+	error = ctx_open(&c, cfg, NULL, false, true, err);
 	if (!error) {
 		*out = c.hist;
 		c.hist = NULL;
@@ -270,7 +273,7 @@ int pgw_baseline(struct pgw_history **out, const struct pgw_config *cfg,
 	int error;
 
 	*out = NULL;
-	error = ctx_open(&c, cfg, NULL, true, err);
+	error = ctx_open(&c, cfg, NULL, true, false, err);
 	if (error)
 		goto done;
 	if (!pgw_migset_find(c.set, version)) {
@@ -309,7 +312,7 @@ int pgw_baseline(struct pgw_history **out, const struct pgw_config *cfg,
 	}
 	pgw_history_free(c.hist);
 	c.hist = NULL;
-	error = pgw_history_load(out, c.conn, cfg->schema, err);
+	error = pgw_history_load(out, c.conn, cfg->schema, false, err);
 done:
 	ctx_release(&c);
 	return error;

@@ -7,11 +7,14 @@
 
 #include "pg.h"
 
+#define LIGHT_COLUMNS                                                      \
+	"version, name, file, checksum, destructive,"                      \
+	" pg_catalog.to_char(applied_at AT TIME ZONE 'UTC',"               \
+	" 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"                                \
+	" applied_by, duration_ms, git_commit, git_tag, deploy_id"
+static const char *const light_columns = LIGHT_COLUMNS;
 static const char *const columns =
-	"version, name, file, checksum, up_sql, down_sql, down_directives,"
-	" verify_sql, destructive,"
-	" to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-	" applied_by, duration_ms, git_commit, git_tag, deploy_id";
+	LIGHT_COLUMNS ", up_sql, down_sql, down_directives, verify_sql";
 
 static char *col(PGresult *res, int row, int i)
 {
@@ -63,10 +66,15 @@ static char *table_name(PGconn *c, const char *schema, struct pgw_err *err)
 	return pgw_buf_detach(&b);
 }
 
-int pgw_history_load(struct pgw_history **out, PGconn *c, const char *schema,
-		     struct pgw_err *err)
+/* Undefined table or schema: there is no history yet. */
+static bool no_history(const struct pgw_err *err)
 {
-	const char *params[1] = { schema };
+	return !strcmp(err->sqlstate, "42P01") || !strcmp(err->sqlstate, "3F000");
+}
+
+int pgw_history_load(struct pgw_history **out, PGconn *c, const char *schema,
+		     bool full, struct pgw_err *err)
+{
 	struct pgw_history *h;
 	struct pgw_buf sql = PGW_BUF_INIT;
 	PGresult *res = NULL;
@@ -77,26 +85,29 @@ int pgw_history_load(struct pgw_history **out, PGconn *c, const char *schema,
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return pgw_err_oom(err);
-	error = pgw_pg_exec(&res, c,
-			    "SELECT pg_catalog.to_regclass(pg_catalog.format('%I.migrations', $1::text)) IS NOT NULL",
-			    1, params, err);
-	if (error)
-		goto done;
-	h->exists = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-	PQclear(res);
-	res = NULL;
-	if (!h->exists)
-		goto done;
 	table = table_name(c, schema, err);
 	if (!table) {
 		error = err->code;
 		goto done;
 	}
-	pgw_buf_printf(&sql, "SELECT %s FROM %s ORDER BY version", columns,
-		       table);
+	/* One round trip, in the common case and the no-op one: ask, and
+	 * take "no such table" for "no history".  The SQL bodies only when
+	 * they are needed (down, history). */
+	pgw_buf_printf(&sql, "SELECT %s FROM %s ORDER BY version",
+		       full ? columns : light_columns, table);
+	if (pgw_buf_oom(&sql)) {
+		error = pgw_err_oom(err);
+		goto done;
+	}
 	error = pgw_pg_exec(&res, c, sql.ptr, 0, NULL, err);
+	if (error && no_history(err)) {
+		pgw_err_clear(err);
+		error = 0;
+		goto done;
+	}
 	if (error)
 		goto done;
+	h->exists = true;
 	n = PQntuples(res);
 	h->v = calloc((size_t)n + 1, sizeof(*h->v));
 	if (!h->v) {
@@ -110,17 +121,19 @@ int pgw_history_load(struct pgw_history **out, PGconn *c, const char *schema,
 		a->name = col(res, i, 1);
 		a->file = col(res, i, 2);
 		a->checksum = col(res, i, 3);
-		a->up_sql = col(res, i, 4);
-		a->down_sql = col(res, i, 5);
-		a->down_directives = col(res, i, 6);
-		a->verify_sql = col(res, i, 7);
-		a->destructive = strcmp(PQgetvalue(res, i, 8), "t") == 0;
-		a->applied_at = col(res, i, 9);
-		a->applied_by = col(res, i, 10);
-		a->duration_ms = strtoll(PQgetvalue(res, i, 11), NULL, 10);
-		a->git_commit = col(res, i, 12);
-		a->git_tag = col(res, i, 13);
-		a->deploy_id = col(res, i, 14);
+		a->destructive = strcmp(PQgetvalue(res, i, 4), "t") == 0;
+		a->applied_at = col(res, i, 5);
+		a->applied_by = col(res, i, 6);
+		a->duration_ms = strtoll(PQgetvalue(res, i, 7), NULL, 10);
+		a->git_commit = col(res, i, 8);
+		a->git_tag = col(res, i, 9);
+		a->deploy_id = col(res, i, 10);
+		if (full) {
+			a->up_sql = col(res, i, 11);
+			a->down_sql = col(res, i, 12);
+			a->down_directives = col(res, i, 13);
+			a->verify_sql = col(res, i, 14);
+		}
 		h->n++;
 	}
 done:

@@ -8,10 +8,11 @@
 
 #include "pgward.h"
 
-/* Read the history (an absent table is an empty history, exists=false).
- * Caller owns *out: pgw_history_free(). */
+/* Read the history (an absent table is an empty history, exists=false);
+ * `full` also reads the SQL of each migration.  Caller owns *out:
+ * pgw_history_free(). */
 int pgw_history_load(struct pgw_history **out, PGconn *c, const char *schema,
-		     struct pgw_err *err);
+		     bool full, struct pgw_err *err);
 /* Create the schema and table if missing (inside the caller's
  * transaction). */
 int pgw_history_ensure(PGconn *c, const char *schema, struct pgw_err *err);

@@ -5,10 +5,12 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "hash.h"
 #include "sqlparse.h"
@@ -346,46 +348,75 @@ static int bad_utf8_line(const unsigned char *s, size_t len)
 	return 0;
 }
 
-/* Read a whole file with CRLF turned into LF.  Caller owns *out. */
+/* Read a whole file with CRLF turned into LF.  Caller owns *out.  One
+ * read of the size fstat gives: a no-op run reads every file. */
 static int read_text(char **out, const char *path, const char *file,
 		     struct pgw_err *err)
 {
-	FILE *f = fopen(path, "rb");
-	struct pgw_buf b = PGW_BUF_INIT;
-	char chunk[8192];
-	size_t n, i, j;
-	int line;
+	struct stat sb;
+	char *text = NULL;
+	size_t len = 0, cap, i, j;
+	ssize_t n;
+	int fd, line;
 
 	*out = NULL;
-	if (!f)
-		return pgw_err_set(err, PGW_EIO, "cannot read '%s': %s", path,
-				   strerror(errno));
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		pgw_buf_put(&b, chunk, n);
-	if (ferror(f)) {
-		fclose(f);
-		pgw_buf_release(&b);
-		return pgw_err_set(err, PGW_EIO, "cannot read '%s'", path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &sb) != 0) {
+		pgw_err_set(err, PGW_EIO, "cannot read '%s': %s", path,
+			    strerror(errno));
+		goto fail;
 	}
-	fclose(f);
-	if (pgw_buf_oom(&b))
-		return pgw_err_oom(err);
-	line = bad_utf8_line((const unsigned char *)b.ptr, b.len);
+	cap = (size_t)sb.st_size + 1;
+	text = malloc(cap);
+	if (!text) {
+		pgw_err_oom(err);
+		goto fail;
+	}
+	for (;;) {
+		if (len + 1 == cap) {
+			/* the file grew while we read it */
+			char *bigger = realloc(text, cap * 2);
+
+			if (!bigger) {
+				pgw_err_oom(err);
+				goto fail;
+			}
+			text = bigger;
+			cap *= 2;
+		}
+		n = read(fd, text + len, cap - 1 - len);
+		if (n < 0) {
+			pgw_err_set(err, PGW_EIO, "cannot read '%s': %s", path,
+				    strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len + 1 < cap && (off_t)len >= sb.st_size)
+			break;
+	}
+	close(fd);
+	fd = -1;
+	text[len] = '\0';
+	line = bad_utf8_line((const unsigned char *)text, len);
 	if (line) {
-		pgw_buf_release(&b);
 		pgw_err_set(err, PGW_EINVAL, "%s:%d: text is not valid UTF-8",
 			    file, line);
 		pgw_err_hint(err, "save the file as UTF-8 (e.g. iconv -f LATIN1 -t UTF-8)");
-		return err->code;
+		goto fail;
 	}
-	for (i = j = 0; i < b.len; i++)
-		if (!(b.ptr[i] == '\r' && i + 1 < b.len && b.ptr[i + 1] == '\n'))
-			b.ptr[j++] = b.ptr[i];
-	b.len = j;
-	if (b.cap)
-		b.ptr[j] = '\0';
-	*out = pgw_buf_detach(&b);
-	return *out ? 0 : pgw_err_oom(err);
+	for (i = j = 0; i < len; i++)
+		if (!(text[i] == '\r' && i + 1 < len && text[i + 1] == '\n'))
+			text[j++] = text[i];
+	text[j] = '\0';
+	*out = text;
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(text);
+	return err->code;
 }
 
 static bool blank(const char *s)
@@ -721,9 +752,14 @@ int pgw_migset_load(struct pgw_migset **out, const char *dir,
 		if (de->d_name[0] == '.' || !ends_with(de->d_name, ".sql") ||
 		    !strcmp(de->d_name, "schema.sql"))
 			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
-			    (int)sizeof(path) ||
-		    stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+		/* d_type saves a stat per file; some file systems lack it */
+		if (de->d_type != DT_REG &&
+		    (de->d_type != DT_UNKNOWN && de->d_type != DT_LNK))
+			continue;
+		if (de->d_type != DT_REG &&
+		    (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
+			     (int)sizeof(path) ||
+		     stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)))
 			continue;
 		if (n == cap) {
 			struct entry *bigger;
