@@ -119,6 +119,16 @@ static int do_run(struct pgw_run **out, const struct pgw_config *cfg,
 	/* decided on one connection, before any lock */
 	error = down ? pgw_plan_down(&run, c.set, c.hist, opts, err) :
 		       pgw_plan_up(&run, c.set, c.hist, opts, err);
+	if (error == PGW_ECHECKSUM && !c.full) {
+		/* read the SQL as applied to say what changed */
+		struct pgw_history *full = NULL;
+		struct pgw_err again = PGW_ERR_INIT;
+
+		if (!pgw_history_load(&full, c.conn, cfg->schema, true, &again) &&
+		    pgw_plan_up(&run, c.set, full, opts, &again) == PGW_ECHECKSUM)
+			*err = again;
+		pgw_history_free(full);
+	}
 	if (error || run->nothing_to_do || (opts->flags & PGW_RUN_DRY))
 		goto done;
 	pgw_run_free(run);

@@ -20,6 +20,31 @@ void pgw_applied_vtext(char out[32], const struct pgw_applied *a)
 	}
 }
 
+/* Say where the file first differs from the SQL as applied. */
+static void describe_edit(struct pgw_err *err, const struct pgw_migration *m,
+			  const char *applied)
+{
+	const char *f = m->up.text, *a = applied;
+	int line = m->up.line;
+
+	for (;;) {
+		size_t fl = strcspn(f, "\n"), al = strcspn(a, "\n");
+
+		if (fl != al || strncmp(f, a, fl) != 0 || (!f[fl] && a[al]) ||
+		    (f[fl] && !a[al])) {
+			pgw_err_detail(err, "%s:%d is now '%.*s'; as applied it was '%.*s'",
+				       m->file, line, (int)(fl > 80 ? 80 : fl), f,
+				       (int)(al > 80 ? 80 : al), a);
+			return;
+		}
+		if (!f[fl])
+			return;
+		f += fl + 1;
+		a += al + 1;
+		line++;
+	}
+}
+
 static struct pgw_run *run_new(bool down)
 {
 	struct pgw_run *run = calloc(1, sizeof(*run));
@@ -113,6 +138,8 @@ int pgw_plan_up(struct pgw_run **out, struct pgw_migset *set,
 			pgw_err_set(err, PGW_ECHECKSUM,
 				    "applied migration '%s' was edited after it was applied (checksum %.12s, recorded %.12s)",
 				    m->file, m->checksum, a->checksum);
+			if (a->up_sql)
+				describe_edit(err, m, a->up_sql);
 			pgw_err_hint(err, "compare with the SQL as applied ('pgward history --show %s'); put the file back and write the change as a new migration ('pgward new')",
 				     m->vtext);
 			return err->code;
