@@ -97,7 +97,4 @@ void cmd_print_run(const struct pgw_run *run, bool dry, bool json, int error)
 		printf("%s %zu migration%s: database now at version %s\n",
 		       run->down ? "reverted" : "applied", done,
 		       done == 1 ? "" : "s", run->to);
-	else if (done)
-		fprintf(stderr, "pgward: %zu migration%s committed before the failure; the failed segment was rolled back\n",
-			done, done == 1 ? "" : "s");
 }

@@ -219,7 +219,8 @@ int pgw_status(struct pgw_status **out, const struct pgw_config *cfg,
 		error = pgw_pg_check_session(c.conn, NULL, err);
 	if (error)
 		goto done;
-	st->database = pgw_redact_conninfo(session_url(cfg));
+	st->database = session_url(cfg) ? pgw_redact_conninfo(session_url(cfg)) :
+					  pgw_pg_describe(c.conn);
 	st->history = c.hist;
 	st->set = c.set;
 	c.hist = NULL;

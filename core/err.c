@@ -28,6 +28,23 @@ void pgw_err_detail(struct pgw_err *err, const char *fmt, ...)
 	va_end(ap);
 }
 
+void pgw_err_note(struct pgw_err *err, const char *fmt, ...)
+{
+	size_t len;
+	va_list ap;
+
+	if (!err)
+		return;
+	len = strlen(err->detail);
+	if (len && len + 2 < sizeof(err->detail)) {
+		memcpy(err->detail + len, "; ", 3);
+		len += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(err->detail + len, sizeof(err->detail) - len, fmt, ap);
+	va_end(ap);
+}
+
 void pgw_err_hint(struct pgw_err *err, const char *fmt, ...)
 {
 	va_list ap;

@@ -30,6 +30,13 @@ static void sleep_s(double s)
 	nanosleep(&ts, NULL);
 }
 
+/* ROLLBACK only when a transaction is open: no warning otherwise. */
+static void rollback(struct pgw_exec *x)
+{
+	if (PQtransactionStatus(x->conn) != PQTRANS_IDLE)
+		PQclear(PQexec(x->conn, "ROLLBACK"));
+}
+
 static bool retryable(const struct pgw_err *err)
 {
 	return !strcmp(err->sqlstate, "55P03") || !strcmp(err->sqlstate, "40P01");
@@ -244,7 +251,7 @@ static int run_segment(struct pgw_exec *x, struct pgw_run *run, size_t first,
 		error = try_segment(x, run, first, last, wd, err);
 		if (!error)
 			break;
-		PQclear(PQexec(x->conn, "ROLLBACK"));
+		rollback(x);
 		if (!retryable(err) || pgw_watchdog_fired(wd, NULL, 0) ||
 		    attempt >= x->cfg->lock_retries)
 			return error;
@@ -266,44 +273,177 @@ static int run_segment(struct pgw_exec *x, struct pgw_run *run, size_t first,
 	return 0;
 }
 
+/* The index a CREATE/DROP INDEX CONCURRENTLY names, if it exists: its
+ * qualified name, definition and validity (owned by *out). */
+static int index_lookup(PGresult **out, struct pgw_exec *x,
+			const struct pgw_stmt *st, struct pgw_err *err)
+{
+	const char *params[3] = { st->index_name, st->index_schema,
+				  st->index_table };
+
+	/* an index lives in its table's schema */
+	return pgw_pg_exec(out, x->conn,
+			   "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname),"
+			   " pg_catalog.pg_get_indexdef(c.oid), i.indisvalid"
+			   " FROM pg_catalog.pg_class c"
+			   " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+			   " JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid"
+			   " WHERE c.relname = $1 AND n.oid = CASE"
+			   " WHEN $2::text IS NOT NULL THEN"
+			   "  (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $2::text)"
+			   " WHEN $3::text IS NOT NULL THEN"
+			   "  (SELECT relnamespace FROM pg_catalog.pg_class"
+			   "   WHERE oid = pg_catalog.to_regclass(pg_catalog.format('%I', $3::text)))"
+			   " ELSE (SELECT relnamespace FROM pg_catalog.pg_class"
+			   "   WHERE oid = pg_catalog.to_regclass(pg_catalog.format('%I', $1::text)))"
+			   " END",
+			   3, params, err);
+}
+
+/* Concurrent DDL outside a transaction, with no lock_timeout. */
+static int run_concurrent_ddl(struct pgw_exec *x, const char *sql,
+			      struct pgw_err *err)
+{
+	int error = pgw_pg_run(x->conn, "SET lock_timeout = 0", err);
+
+	if (!error)
+		error = pgw_pg_run(x->conn, sql, err);
+	return error;
+}
+
 /* An INVALID index left by a failed or killed concurrent build would
  * still reject the application's inserts: drop it at once. */
 static int drop_invalid_index(struct pgw_exec *x, const struct pgw_stmt *st,
 			      struct pgw_err *err)
 {
-	const char *params[3] = { st->index_name, st->index_table,
-				  st->index_schema };
 	struct pgw_buf sql = PGW_BUF_INIT;
 	PGresult *res = NULL;
 	int error;
 
-	if (!st->index_name || !st->index_table)
+	if (!st->index_name)
 		return 0;
-	error = pgw_pg_exec(&res, x->conn,
-			    "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)"
-			    " FROM pg_catalog.pg_index i"
-			    " JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid"
-			    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-			    " WHERE NOT i.indisvalid AND c.relname = $1"
-			    " AND i.indrelid = pg_catalog.to_regclass(CASE WHEN $3::text IS NULL"
-			    " THEN pg_catalog.format('%I', $2::text)"
-			    " ELSE pg_catalog.format('%I.%I', $3::text, $2::text) END)",
-			    3, params, err);
-	if (error || PQntuples(res) == 0) {
+	error = index_lookup(&res, x, st, err);
+	if (error || PQntuples(res) == 0 ||
+	    strcmp(PQgetvalue(res, 0, 2), "f") != 0) {
 		PQclear(res);
 		return error;
 	}
 	pgw_log_notice("dropping INVALID index %s left by a failed concurrent build",
 		       PQgetvalue(res, 0, 0));
-	pgw_buf_printf(&sql,
-		       "SET lock_timeout = 0; DROP INDEX CONCURRENTLY IF EXISTS %s",
+	pgw_buf_printf(&sql, "DROP INDEX CONCURRENTLY IF EXISTS %s",
 		       PQgetvalue(res, 0, 0));
 	PQclear(res);
 	if (pgw_buf_oom(&sql))
 		return pgw_err_oom(err);
-	error = pgw_pg_run(x->conn, sql.ptr, err);
+	error = run_concurrent_ddl(x, sql.ptr, err);
 	pgw_buf_release(&sql);
 	return error;
+}
+
+/* What undoes the statements a transaction:false section has run so far:
+ * indexes it created are dropped, indexes it dropped are rebuilt from
+ * their definition.  (An added enum value, VACUUM or ANALYZE needs no
+ * undoing.) */
+struct undo_list {
+	char **sql;
+	size_t n;
+};
+
+static void undo_push(struct undo_list *u, struct pgw_buf *sql)
+{
+	char **v = realloc(u->sql, (u->n + 1) * sizeof(*v));
+	char *s = pgw_buf_detach(sql);
+
+	if (!v || !s) {
+		free(s);
+		if (v)
+			u->sql = v;
+		return;
+	}
+	u->sql = v;
+	u->sql[u->n++] = s;
+}
+
+static void undo_release(struct undo_list *u)
+{
+	size_t i;
+
+	for (i = 0; i < u->n; i++)
+		free(u->sql[i]);
+	free(u->sql);
+	u->sql = NULL;
+	u->n = 0;
+}
+
+/* Before a statement runs: note what would undo it. */
+static int undo_prepare(struct undo_list *u, bool *created, struct pgw_exec *x,
+			const struct pgw_stmt *st, struct pgw_err *err)
+{
+	struct pgw_buf sql = PGW_BUF_INIT;
+	PGresult *res = NULL;
+	int error;
+
+	*created = false;
+	if (!(st->flags & (PGW_STMT_CONCURRENT_INDEX | PGW_STMT_DROP_INDEX)) ||
+	    !st->index_name)
+		return 0;
+	error = index_lookup(&res, x, st, err);
+	if (error)
+		return error;
+	if ((st->flags & PGW_STMT_CONCURRENT_INDEX) && PQntuples(res) == 0) {
+		*created = true; /* the undo is pushed once it exists */
+	} else if ((st->flags & PGW_STMT_DROP_INDEX) && PQntuples(res) > 0) {
+		const char *def = PQgetvalue(res, 0, 1);
+		const char *at = strstr(def, "INDEX ");
+
+		if (at) {
+			pgw_buf_put(&sql, def, (size_t)(at - def) + 6);
+			pgw_buf_puts(&sql, "CONCURRENTLY IF NOT EXISTS ");
+			pgw_buf_puts(&sql, at + 6);
+			undo_push(u, &sql);
+		}
+	}
+	PQclear(res);
+	pgw_buf_release(&sql);
+	return 0;
+}
+
+/* After a CREATE INDEX CONCURRENTLY that made a new index. */
+static void undo_created(struct undo_list *u, struct pgw_exec *x,
+			 const struct pgw_stmt *st)
+{
+	struct pgw_err ignored = PGW_ERR_INIT;
+	struct pgw_buf sql = PGW_BUF_INIT;
+	PGresult *res = NULL;
+
+	if (index_lookup(&res, x, st, &ignored) == 0 && PQntuples(res) > 0) {
+		pgw_buf_printf(&sql, "DROP INDEX CONCURRENTLY IF EXISTS %s",
+			       PQgetvalue(res, 0, 0));
+		undo_push(u, &sql);
+	}
+	PQclear(res);
+	pgw_buf_release(&sql);
+}
+
+/* Run the undo list newest first; false if any step failed. */
+static bool undo_run(struct undo_list *u, struct pgw_exec *x,
+		     struct pgw_buf *failed)
+{
+	bool ok = true;
+	size_t i;
+
+	rollback(x);
+	for (i = u->n; i > 0; i--) {
+		struct pgw_err e = PGW_ERR_INIT;
+
+		pgw_log_notice("undoing: %s", u->sql[i - 1]);
+		if (run_concurrent_ddl(x, u->sql[i - 1], &e)) {
+			ok = false;
+			pgw_buf_printf(failed, "%s%s (%s)", failed->len ? "; " : "",
+				       u->sql[i - 1], e.msg);
+		}
+	}
+	return ok;
 }
 
 static void log_index_progress(struct pgw_exec *x, const struct pgw_stmt *st)
@@ -370,13 +510,40 @@ static int run_with_progress(struct pgw_exec *x, const struct pgw_stmt *st,
 	return 0;
 }
 
+/* After a failure in a transaction:false migration: undo what its
+ * statements did, so the database is back where the migration started;
+ * when that is not possible, a human must look (PGW_EUNSAFE). */
+static int notx_failed(struct undo_list *u, struct pgw_exec *x,
+		       const struct pgw_migration *m, struct pgw_err *err)
+{
+	struct pgw_buf failed = PGW_BUF_INIT;
+	int code;
+
+	if (!u->n)
+		return err->code;
+	if (undo_run(u, x, &failed)) {
+		pgw_err_note(err, "the statements of %s that had run were undone", m->file);
+		code = err->code;
+	} else {
+		pgw_err_note(err, "%s ran in part and could not be undone: %s",
+			     m->file, failed.ptr);
+		pgw_err_hint(err, "its statements are idempotent: fix the cause and run 'pgward up' again to finish it, or undo them by hand");
+		err->code = PGW_EUNSAFE;
+		code = PGW_EUNSAFE;
+	}
+	pgw_buf_release(&failed);
+	return code;
+}
+
 /* A transaction:false migration: each statement on its own (they are all
- * idempotent), then verify and the history row in one short transaction. */
+ * idempotent), then verify and the history row in one short transaction.
+ * A failure undoes what had run. */
 static int run_notx(struct pgw_exec *x, struct pgw_run *run, size_t idx,
 		    struct pgw_watchdog *wd, struct pgw_err *err)
 {
 	struct pgw_plan_item *it = &run->items[idx];
 	const struct pgw_migration *m = it->m;
+	struct undo_list undo = { NULL, 0 };
 	int long_ms = x->cfg->concurrent_timeout_s * 1000;
 	double t0 = now_s();
 	size_t k;
@@ -387,14 +554,19 @@ static int run_notx(struct pgw_exec *x, struct pgw_run *run, size_t idx,
 	for (k = 0; k < it->sql->n_stmts; k++) {
 		const struct pgw_stmt *st = &it->sql->stmts[k];
 		bool concurrent = !(st->flags & PGW_STMT_ADD_ENUM_VALUE);
+		bool created = false;
 
-		if (!pgw_lock_held(x->ctl, x->cfg->schema))
-			return lock_lost(x, err);
-		if (st->flags & PGW_STMT_CONCURRENT_INDEX) {
-			error = drop_invalid_index(x, st, err);
-			if (error)
-				return error;
+		if (!pgw_lock_held(x->ctl, x->cfg->schema)) {
+			error = lock_lost(x, err);
+			goto fail;
 		}
+		error = session_reset(x, false, 0, long_ms, err);
+		if (!error && (st->flags & PGW_STMT_CONCURRENT_INDEX))
+			error = drop_invalid_index(x, st, err);
+		if (!error)
+			error = undo_prepare(&undo, &created, x, st, err);
+		if (error)
+			goto fail;
 		for (attempt = 0;; attempt++) {
 			/* concurrent builds wait for old transactions by
 			 * design: no lock_timeout, their own time limit */
@@ -415,14 +587,14 @@ static int run_notx(struct pgw_exec *x, struct pgw_run *run, size_t idx,
 			wrap_stmt(err, m, st);
 			if (st->flags & PGW_STMT_CONCURRENT_INDEX)
 				drop_invalid_index(x, st, &ignored);
-			pgw_pg_run(x->conn, "RESET lock_timeout; RESET statement_timeout", &ignored);
-			return error;
+			goto fail;
 		}
+		if (created)
+			undo_created(&undo, x, st);
 	}
 	error = pgw_pg_run(x->conn, "RESET lock_timeout; RESET statement_timeout", err);
-	if (error)
-		return error;
-	error = pgw_pg_run(x->conn, "BEGIN", err);
+	if (!error)
+		error = pgw_pg_run(x->conn, "BEGIN", err);
 	if (!error)
 		error = pgw_history_ensure(x->conn, x->cfg->schema, err);
 	if (!error)
@@ -439,15 +611,25 @@ static int run_notx(struct pgw_exec *x, struct pgw_run *run, size_t idx,
 		error = lock_lost(x, err);
 	if (!error)
 		error = commit(x, err);
-	if (error) {
-		PQclear(PQexec(x->conn, "ROLLBACK"));
-		return error;
-	}
+	if (error)
+		goto fail;
+	undo_release(&undo);
 	it->done = true;
 	x->committed_any = true;
 	pgw_log_notice("%s %s (%lld ms)", run->down ? "reverted" : "applied",
 		       m->file, it->duration_ms);
 	return 0;
+fail:
+	rollback(x);
+	if (err->code != PGW_EUNSAFE)
+		error = notx_failed(&undo, x, m, err);
+	{
+		struct pgw_err ignored = PGW_ERR_INIT;
+
+		pgw_pg_run(x->conn, "RESET lock_timeout; RESET statement_timeout", &ignored);
+	}
+	undo_release(&undo);
+	return error;
 }
 
 int pgw_exec_run(struct pgw_exec *x, struct pgw_run *run, struct pgw_err *err)
@@ -486,11 +668,11 @@ int pgw_exec_run(struct pgw_exec *x, struct pgw_run *run, struct pgw_err *err)
 			for (i = 0; i < run->n; i++)
 				if (run->items[i].done)
 					done = &run->items[i];
-			pgw_err_detail(err, "this segment was rolled back; the segments before it committed (%s %s)",
-				       run->down ? "last reverted:" : "database at version",
-				       done ? done->m->vtext : "?");
+			pgw_err_note(err, "this segment was rolled back; the segments before it committed (%s %s)",
+				     run->down ? "last reverted:" : "database at version",
+				     done ? done->m->vtext : "?");
 		} else {
-			pgw_err_detail(err, "rolled back: nothing of this run was applied");
+			pgw_err_note(err, "rolled back: nothing of this run was applied");
 		}
 	}
 	return error;

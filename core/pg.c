@@ -101,6 +101,15 @@ char *pgw_pg_ident(PGconn *c, const char *name, struct pgw_err *err)
 	return q;
 }
 
+char *pgw_pg_describe(PGconn *c)
+{
+	struct pgw_buf b = PGW_BUF_INIT;
+
+	pgw_buf_printf(&b, "host=%s port=%s dbname=%s user=%s", PQhost(c),
+		       PQport(c), PQdb(c), PQuser(c));
+	return pgw_buf_detach(&b);
+}
+
 void pgw_pg_new_id(char out[40])
 {
 	struct timespec ts;
@@ -112,6 +121,17 @@ void pgw_pg_new_id(char out[40])
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 		 (unsigned)((ts.tv_nsec / 1000) ^ (getpid() * 2654435761u)) &
 			 0xffff);
+}
+
+/* Server notices (a migration's RAISE NOTICE, "skipping" messages) go to
+ * the log, not straight to stderr. */
+static void server_notice(void *arg, const char *message)
+{
+	char msg[1024];
+
+	(void)arg;
+	copy_field(msg, sizeof(msg), message);
+	pgw_log_info("server: %s", msg);
 }
 
 int pgw_pg_connect(PGconn **out, const char *conninfo, const char *app_name,
@@ -151,6 +171,7 @@ int pgw_pg_connect(PGconn **out, const char *conninfo, const char *app_name,
 		PQfinish(c);
 		return err->code;
 	}
+	PQsetNoticeProcessor(c, server_notice, NULL);
 	host = PQhost(c);
 	if (host && host[0] != '/' && !PQsslInUse(c))
 		pgw_log_warn("connected to %s over TCP without SSL: use sslmode=require outside a trusted network",

@@ -33,6 +33,10 @@ int pgw_pg_run(PGconn *c, const char *sql, struct pgw_err *err);
 int pgw_pg_error(struct pgw_err *err, PGconn *c, const PGresult *res);
 /* Quote an identifier; the caller frees it with PQfreemem. */
 char *pgw_pg_ident(PGconn *c, const char *name, struct pgw_err *err);
+/* Where `c` is connected, from the live connection (so never a
+ * password): "host=/run/pg port=5432 dbname=app user=deploy".  Caller
+ * owns it (free()). */
+char *pgw_pg_describe(PGconn *c);
 /* A unique id for this run: "20261125T133500Z-4f2a" (36 bytes enough). */
 void pgw_pg_new_id(char out[40]);
 

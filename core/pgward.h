@@ -56,6 +56,8 @@ int pgw_err_set(struct pgw_err *err, int code, const char *fmt, ...)
 /* Set detail/hint of the current error (only if not set yet). */
 void pgw_err_detail(struct pgw_err *err, const char *fmt, ...) PGW_PRINTF(2, 3);
 void pgw_err_hint(struct pgw_err *err, const char *fmt, ...) PGW_PRINTF(2, 3);
+/* Add to the detail ("; ..."), keeping what is there. */
+void pgw_err_note(struct pgw_err *err, const char *fmt, ...) PGW_PRINTF(2, 3);
 /* Prefix the current message with context: "ctx: message". */
 void pgw_err_wrap(struct pgw_err *err, const char *fmt, ...) PGW_PRINTF(2, 3);
 int pgw_err_oom(struct pgw_err *err);
@@ -150,15 +152,16 @@ enum pgw_stmt_flags {
 	PGW_STMT_ADD_ENUM_VALUE = (1 << 4), /* ALTER TYPE ... ADD VALUE */
 	PGW_STMT_TX_CONTROL = (1 << 5),     /* BEGIN, COMMIT, SAVEPOINT */
 	PGW_STMT_COPY_STDIN = (1 << 6),     /* COPY ... FROM stdin */
+	PGW_STMT_DROP_INDEX = (1 << 7),     /* DROP INDEX CONCURRENTLY */
 };
 
 struct pgw_stmt {
 	char *sql;      /* the statement text, without trailing ';' */
 	int line;       /* line in the file where it starts */
 	unsigned flags; /* enum pgw_stmt_flags */
-	char *index_name;   /* CREATE INDEX CONCURRENTLY: the index */
-	char *index_schema; /* its schema if written, else NULL */
-	char *index_table;  /* its table, as written (quoted) */
+	char *index_name;   /* CREATE/DROP INDEX CONCURRENTLY: the index */
+	char *index_schema; /* the schema written (table's or index's), or NULL */
+	char *index_table;  /* CREATE: its table, as the parser read it */
 };
 
 struct pgw_section {

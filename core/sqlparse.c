@@ -116,10 +116,21 @@ static void classify(struct pgw_stmt *st, json_t *stmt)
 		    str_eq(n, "removeType", "OBJECT_SCHEMA"))
 			st->flags |= PGW_STMT_DESTRUCTIVE;
 		if (is_true(n, "concurrent")) {
+			json_t *obj = json_array_get(json_object_get(n, "objects"), 0);
+			json_t *names = json_object_get(json_object_get(obj, "List"), "items");
+			size_t k = json_array_size(names);
+
 			st->flags |= PGW_STMT_NO_TX;
 			if (is_true(n, "missing_ok") &&
 			    str_eq(n, "removeType", "OBJECT_INDEX"))
 				st->flags |= PGW_STMT_NOTX_OK;
+			if (str_eq(n, "removeType", "OBJECT_INDEX") && k >= 1) {
+				/* remember it: a failed section recreates it */
+				st->flags |= PGW_STMT_DROP_INDEX;
+				st->index_name = dup_str(json_object_get(json_array_get(names, k - 1), "String"), "sval");
+				if (k >= 2)
+					st->index_schema = dup_str(json_object_get(json_array_get(names, k - 2), "String"), "sval");
+			}
 		}
 	} else if (!strcmp(kind, "AlterTableStmt")) {
 		size_t i;
