@@ -10,12 +10,7 @@
 
 static const char *applied_vtext(const struct pgw_applied *a, char buf[32])
 {
-	size_t n = a->file ? strspn(a->file, "0123456789") : 0;
-
-	if (n > 0 && n < 32)
-		snprintf(buf, 32, "%.*s", (int)n, a->file);
-	else
-		snprintf(buf, 32, "%lld", (long long)a->version);
+	pgw_applied_vtext(buf, a);
 	return buf;
 }
 

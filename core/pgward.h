@@ -225,6 +225,9 @@ struct pgw_history {
 	size_t n;
 };
 void pgw_history_free(struct pgw_history *h);
+/* The version of an applied row as written: the digits its file name
+ * starts with ("001"), else the number.  Writes into out[32]. */
+void pgw_applied_vtext(char out[32], const struct pgw_applied *a);
 
 /* What status reports. */
 struct pgw_status {

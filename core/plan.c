@@ -94,6 +94,21 @@ static void assign_segments(struct pgw_run *run)
 	run->n_segments = open ? seg + 1 : seg;
 }
 
+/* The last steps of both plans: target version, segments, hand over. */
+static int finish_plan(struct pgw_run **out, struct pgw_run *run,
+		       const char *to, struct pgw_err *err)
+{
+	run->nothing_to_do = run->n == 0;
+	run->to = strdup(to);
+	if (!run->to) {
+		pgw_run_free(run);
+		return pgw_err_oom(err);
+	}
+	assign_segments(run);
+	*out = run;
+	return 0;
+}
+
 static const struct pgw_applied *head_of(const struct pgw_history *h)
 {
 	return h->n ? &h->v[h->n - 1] : NULL;
@@ -197,15 +212,9 @@ int pgw_plan_up(struct pgw_run **out, struct pgw_migset *set,
 		run->items[run->n].sql = &m->up;
 		run->n++;
 	}
-	run->nothing_to_do = run->n == 0;
-	run->to = strdup(run->n ? run->items[run->n - 1].m->vtext : run->from);
-	if (!run->to) {
-		error = pgw_err_oom(err);
-		goto fail;
-	}
-	assign_segments(run);
-	*out = run;
-	return 0;
+	return finish_plan(out, run,
+			   run->n ? run->items[run->n - 1].m->vtext : run->from,
+			   err);
 fail:
 	pgw_run_free(run);
 	return error;
@@ -296,17 +305,9 @@ int pgw_plan_down(struct pgw_run **out, const struct pgw_migset *set,
 		run->items[i].sql = &run->owned_set->v[i].down;
 	}
 	run->n = count;
-	run->nothing_to_do = run->n == 0;
 	if (h->n > count)
 		pgw_applied_vtext(v, &h->v[h->n - 1 - count]);
-	run->to = strdup(v);
-	if (!run->to) {
-		error = pgw_err_oom(err);
-		goto fail;
-	}
-	assign_segments(run);
-	*out = run;
-	return 0;
+	return finish_plan(out, run, v, err);
 fail:
 	pgw_run_free(run);
 	return error;

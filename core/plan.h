@@ -17,8 +17,5 @@ int pgw_plan_up(struct pgw_run **out, struct pgw_migset *set,
 int pgw_plan_down(struct pgw_run **out, const struct pgw_migset *set,
 		  const struct pgw_history *h, const struct pgw_run_opts *opts,
 		  struct pgw_err *err);
-/* The version text of an applied row: the digits its file name starts
- * with ("001"), or the number. Writes into out[32]. */
-void pgw_applied_vtext(char out[32], const struct pgw_applied *a);
 
 #endif
