@@ -78,8 +78,8 @@ int pgw_config_set(struct pgw_config *cfg, const char *key, const char *value,
 	long n;
 
 	if (!s)
-		return pgw_err_set(err, PGW_EINVAL, "%s: unknown setting '%s'",
-				   origin, key);
+		return pgw_err_set(err, PGW_EINVAL, "%s%sunknown setting '%s'",
+				   origin ? origin : "", origin ? ": " : "", key);
 	switch (s->kind) {
 	case STR: {
 		char **slot = (char **)(base + s->off);
@@ -96,8 +96,8 @@ int pgw_config_set(struct pgw_config *cfg, const char *key, const char *value,
 		n = strtol(value, &end, 10);
 		if (errno || end == value || *end || n < 0 || n > INT_MAX)
 			return pgw_err_set(err, PGW_EINVAL,
-					   "%s: '%s' must be a whole number >= 0, not '%s'",
-					   origin, key, value);
+					   "%s%s'%s' must be a whole number >= 0, not '%s'",
+					   origin ? origin : "", origin ? ": " : "", key, value);
 		*(int *)(base + s->off) = (int)n;
 		if (strcmp(key, "deploy.wait") == 0)
 			cfg->wait_set = true;
@@ -112,8 +112,8 @@ int pgw_config_set(struct pgw_config *cfg, const char *key, const char *value,
 			*(bool *)(base + s->off) = false;
 		else
 			return pgw_err_set(err, PGW_EINVAL,
-					   "%s: '%s' must be true or false, not '%s'",
-					   origin, key, value);
+					   "%s%s'%s' must be true or false, not '%s'",
+					   origin ? origin : "", origin ? ": " : "", key, value);
 		break;
 	}
 	return 0;
@@ -130,9 +130,8 @@ static int on_ini(void *user, const char *section, const char *name,
 		  const char *value)
 {
 	struct ini_ctx *ctx = user;
-	char key[256], origin[1100];
+	char key[256];
 
-	snprintf(origin, sizeof(origin), "%s", ctx->path);
 	if (snprintf(key, sizeof(key), "%s.%s", section, name) >=
 	    (int)sizeof(key))
 		key[0] = '\0';
@@ -143,7 +142,8 @@ static int on_ini(void *user, const char *section, const char *name,
 			    section);
 		return 0;
 	}
-	return pgw_config_set(ctx->cfg, key, value, origin, ctx->err) == 0;
+	/* the caller prefixes "file:line" */
+	return pgw_config_set(ctx->cfg, key, value, NULL, ctx->err) == 0;
 }
 
 int pgw_config_load(struct pgw_config *cfg, const char *path,

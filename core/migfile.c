@@ -372,19 +372,10 @@ static int read_text(char **out, const char *path, const char *file,
 		pgw_err_oom(err);
 		goto fail;
 	}
-	for (;;) {
-		if (len + 1 == cap) {
-			/* the file grew while we read it */
-			char *bigger = realloc(text, cap * 2);
-
-			if (!bigger) {
-				pgw_err_oom(err);
-				goto fail;
-			}
-			text = bigger;
-			cap *= 2;
-		}
-		n = read(fd, text + len, cap - 1 - len);
+	/* what fstat promised; a file that changes meanwhile is read as it
+	 * was then, and its checksum says so */
+	while (len < (size_t)sb.st_size) {
+		n = read(fd, text + len, (size_t)sb.st_size - len);
 		if (n < 0) {
 			pgw_err_set(err, PGW_EIO, "cannot read '%s': %s", path,
 				    strerror(errno));
@@ -393,8 +384,6 @@ static int read_text(char **out, const char *path, const char *file,
 		if (n == 0)
 			break;
 		len += (size_t)n;
-		if (len + 1 < cap && (off_t)len >= sb.st_size)
-			break;
 	}
 	close(fd);
 	fd = -1;
@@ -777,7 +766,8 @@ int pgw_migset_load(struct pgw_migset **out, const char *dir,
 			goto done;
 		n++;
 	}
-	qsort(ents, n, sizeof(*ents), cmp_entry);
+	if (n > 1)
+		qsort(ents, n, sizeof(*ents), cmp_entry);
 	set = pgw_migset_new(dir);
 	if (!set) {
 		error = pgw_err_oom(err);

@@ -128,7 +128,8 @@ struct pgw_config {
 /* Fill *cfg with defaults. */
 void pgw_config_init(struct pgw_config *cfg);
 /* Set one setting by its ini name ("migrations.dir", "database.url", ...).
- * `origin` names where the value came from, for the error message. */
+ * `origin` names where the value came from, for the error message
+ * (NULL: the caller adds it). */
 int pgw_config_set(struct pgw_config *cfg, const char *key, const char *value,
 		   const char *origin, struct pgw_err *err);
 /* Read the ini file (path NULL: PGWARD_CONFIG, else ./pgward.ini when

@@ -56,12 +56,15 @@ static void redact_kv(struct pgw_buf *out, const char *s)
 static void redact_url(struct pgw_buf *out, const char *s)
 {
 	const char *auth = strstr(s, "://") + 3;
-	const char *end = auth + strcspn(auth, "/?#");
+	/* user info ends at an '@' before the first '/' (libpq takes the
+	 * first; hiding up to the last also hides an unencoded '@') */
+	const char *end = auth + strcspn(auth, "/");
 	const char *at = NULL, *colon, *p;
 
 	for (p = auth; p < end; p++)
 		if (*p == '@')
 			at = p;
+
 	pgw_buf_put(out, s, (size_t)(auth - s));
 	if (at) {
 		colon = memchr(auth, ':', (size_t)(at - auth));
@@ -92,7 +95,9 @@ char *pgw_redact_conninfo(const char *conninfo)
 
 	if (!conninfo)
 		return strdup("(libpq defaults)");
-	if (strstr(conninfo, "://"))
+	/* libpq takes only these prefixes for URLs */
+	if (!strncmp(conninfo, "postgresql://", 13) ||
+	    !strncmp(conninfo, "postgres://", 11))
 		redact_url(&out, conninfo);
 	else
 		redact_kv(&out, conninfo);

@@ -183,6 +183,20 @@ static void classify(struct pgw_stmt *st, json_t *stmt)
 	}
 }
 
+/* The parser counts its error position in characters, not bytes. */
+static size_t char_offset(const char *text, size_t chars)
+{
+	size_t i = 0;
+
+	while (text[i] && chars) {
+		i++;
+		while ((text[i] & 0xc0) == 0x80)
+			i++;
+		chars--;
+	}
+	return i;
+}
+
 /* Explain a parser rejection in the words a user needs. */
 static int parse_failure(const char *text, int first_line, const char *file,
 			 const PgQueryError *perr, struct pgw_err *err)
@@ -227,7 +241,8 @@ static int parse_failure(const char *text, int first_line, const char *file,
 		p = eol ? eol + 1 : p + len;
 	}
 	line = perr->cursorpos > 0 ?
-		       line_at(text, (size_t)perr->cursorpos - 1, first_line) :
+		       line_at(text, char_offset(text, (size_t)perr->cursorpos - 1),
+			       first_line) :
 		       first_line;
 	pgw_err_set(err, PGW_EINVAL, "%s:%d: %s", file, line, perr->message);
 	pgw_err_hint(err, "statements are read with PostgreSQL 15's grammar; '-- migrate:up split:none' sends a transactional section as one string");
@@ -346,6 +361,7 @@ void pgw_stmt_summary(struct pgw_buf *out, const char *sql)
 	size_t shown = 0;
 	bool space = false;
 
+	/* 60 characters (not bytes: never half a UTF-8 sequence) */
 	for (; *p && shown < 60; p++) {
 		if (isspace((unsigned char)*p)) {
 			space = shown > 0;
@@ -357,8 +373,12 @@ void pgw_stmt_summary(struct pgw_buf *out, const char *sql)
 			space = false;
 		}
 		pgw_buf_putc(out, *p);
+		while ((p[1] & 0xc0) == 0x80)
+			pgw_buf_putc(out, *++p);
 		shown++;
 	}
+	while (isspace((unsigned char)*p))
+		p++;
 	if (*p)
 		pgw_buf_puts(out, " ...");
 	free(safe);
