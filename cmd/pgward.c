@@ -1,5 +1,6 @@
 /* pgward.c - main(): global options, configuration, the command table. */
 #include <errno.h>
+#include <signal.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,6 +162,28 @@ struct flag_value {
 	const char *value;
 };
 
+static void on_signal(int sig)
+{
+	/* nothing running that needs a clean stop: die as usual */
+	if (!pgw_interrupt()) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+	}
+}
+
+/* SIGINT/SIGTERM (a cancelled CI job) cancel the running statement; the
+ * run rolls back and exits 1. */
+static void catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	struct cmd_globals g;
@@ -251,6 +274,7 @@ int main(int argc, char **argv)
 			 g.verbosity == 0 ? PGW_LOG_NOTICE :
 			 g.verbosity == 1 ? PGW_LOG_INFO :
 					    PGW_LOG_DEBUG);
+	catch_signals();
 	pgw_config_init(&g.cfg);
 	if (pgw_config_load(&g.cfg, config_path, &err)) {
 		rc = cmd_report(&err);

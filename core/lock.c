@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "interrupt.h"
 #include "pg.h"
 
 void pgw_lock_keys(int keys[2], const char *schema)
@@ -76,6 +77,7 @@ int pgw_lock_take(PGconn *ctl, const char *schema, int wait_s,
 	int error;
 
 	key_text(a, b, schema);
+	pgw_interrupt_watch(ctl);
 	for (;;) {
 		PGresult *res = NULL;
 		bool got;
@@ -84,12 +86,18 @@ int pgw_lock_take(PGconn *ctl, const char *schema, int wait_s,
 				    "SELECT pg_catalog.pg_try_advisory_lock($1::int4, $2::int4)",
 				    2, params, err);
 		if (error)
-			return error;
+			break;
 		got = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 		PQclear(res);
 		if (got)
-			return 0;
+			break;
 		describe_holder(holder, sizeof(holder), ctl, schema);
+		if (pgw_interrupted()) {
+			error = pgw_err_set(err, PGW_EFAILED,
+					    "interrupted while waiting for the deploy lock held by %s",
+					    holder);
+			break;
+		}
 		if (now_s() >= deadline) {
 			pgw_err_set(err, PGW_ELOCKED,
 				    "another pgward holds the deploy lock: %s",
@@ -97,7 +105,8 @@ int pgw_lock_take(PGconn *ctl, const char *schema, int wait_s,
 			pgw_err_hint(err, wait_s ? "it did not finish within --wait %d s; try again when it is done" :
 						   "wait for it to finish, or pass --wait SEC to wait for it",
 				     wait_s);
-			return err->code;
+			error = err->code;
+			break;
 		}
 		if (!told) {
 			pgw_log_notice("waiting up to %d s for the deploy lock held by %s",
@@ -111,6 +120,8 @@ int pgw_lock_take(PGconn *ctl, const char *schema, int wait_s,
 			nanosleep(&ts, NULL);
 		}
 	}
+	pgw_interrupt_watch(NULL);
+	return error;
 }
 
 bool pgw_lock_held(PGconn *ctl, const char *schema)

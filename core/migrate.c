@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "history.h"
+#include "interrupt.h"
 #include "lock.h"
 #include "pg.h"
 #include "sqlparse.h"
@@ -61,12 +62,24 @@ static void wrap_stmt(struct pgw_err *err, const struct pgw_migration *m,
 	pgw_buf_release(&what);
 }
 
+static int interrupted(struct pgw_err *err)
+{
+	pgw_err_clear(err);
+	return pgw_err_set(err, PGW_EFAILED, "interrupted by a signal");
+}
+
 static int exec_stmt(struct pgw_exec *x, const struct pgw_migration *m,
 		     const struct pgw_stmt *st, struct pgw_watchdog *wd,
 		     struct pgw_err *err)
 {
 	char why[512];
-	int error = pgw_pg_run(x->conn, st->sql, err);
+	int error;
+
+	if (pgw_interrupted())
+		return interrupted(err);
+	error = pgw_pg_run(x->conn, st->sql, err);
+	if (error && pgw_interrupted())
+		return interrupted(err);
 
 	if (!error)
 		return 0;
@@ -233,6 +246,8 @@ static int try_segment(struct pgw_exec *x, struct pgw_run *run, size_t first,
 		if (error)
 			return error;
 	}
+	if (pgw_interrupted())
+		return interrupted(err);
 	if (!pgw_lock_held(x->ctl, x->cfg->schema))
 		return lock_lost(x, err);
 	return commit(x, err);
@@ -253,7 +268,7 @@ static int run_segment(struct pgw_exec *x, struct pgw_run *run, size_t first,
 			break;
 		rollback(x);
 		if (!retryable(err) || pgw_watchdog_fired(wd, NULL, 0) ||
-		    attempt >= x->cfg->lock_retries)
+		    pgw_interrupted() || attempt >= x->cfg->lock_retries)
 			return error;
 		wait = backoff_s(attempt);
 		pgw_log_notice("%s (attempt %d of %d); retrying in %.1f s",
@@ -556,6 +571,10 @@ static int run_notx(struct pgw_exec *x, struct pgw_run *run, size_t idx,
 		bool concurrent = !(st->flags & PGW_STMT_ADD_ENUM_VALUE);
 		bool created = false;
 
+		if (pgw_interrupted()) {
+			error = interrupted(err);
+			goto fail;
+		}
 		if (!pgw_lock_held(x->ctl, x->cfg->schema)) {
 			error = lock_lost(x, err);
 			goto fail;
@@ -575,16 +594,20 @@ static int run_notx(struct pgw_exec *x, struct pgw_run *run, size_t idx,
 					      err);
 			if (!error)
 				error = run_with_progress(x, st, err);
-			if (!error || !retryable(err) ||
+			if (!error || !retryable(err) || pgw_interrupted() ||
 			    attempt >= x->cfg->lock_retries)
 				break;
 			pgw_err_clear(err);
 			sleep_s(backoff_s(attempt));
 		}
+		if (error && pgw_interrupted()) {
+			interrupted(err);
+		} else if (error) {
+			wrap_stmt(err, m, st);
+		}
 		if (error) {
 			struct pgw_err ignored = PGW_ERR_INIT;
 
-			wrap_stmt(err, m, st);
 			if (st->flags & PGW_STMT_CONCURRENT_INDEX)
 				drop_invalid_index(x, st, &ignored);
 			goto fail;
@@ -643,6 +666,7 @@ int pgw_exec_run(struct pgw_exec *x, struct pgw_run *run, struct pgw_err *err)
 				   err);
 	if (error)
 		return error;
+	pgw_interrupt_watch(x->conn);
 	while (first < run->n) {
 		for (last = first; last + 1 < run->n &&
 				   run->items[last + 1].segment == run->items[first].segment;
@@ -656,6 +680,7 @@ int pgw_exec_run(struct pgw_exec *x, struct pgw_run *run, struct pgw_err *err)
 			break;
 		first = last + 1;
 	}
+	pgw_interrupt_watch(NULL);
 	pgw_watchdog_stop(wd);
 	if (!error)
 		return 0;

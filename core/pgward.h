@@ -301,6 +301,13 @@ int pgw_baseline(struct pgw_history **out, const struct pgw_config *cfg,
 int pgw_new_migration(char **out_path, const struct pgw_config *cfg,
 		      const char *name, struct pgw_err *err);
 
+/* Ask the run in progress to stop: the running statement is cancelled,
+ * its transaction rolls back, nothing new starts, and the operation
+ * returns PGW_EFAILED.  Returns false when nothing is running that needs
+ * a clean stop (the caller may simply exit).  Async-signal-safe: call it
+ * from a SIGINT/SIGTERM handler. */
+bool pgw_interrupt(void);
+
 /* Application start-up: when cfg->auto_migrate, wait for the deploy lock
  * up to cfg->timeout_s, re-check under it, apply what is pending and log
  * what happened.  Returns 0 when the database is at head. */

@@ -2,6 +2,7 @@
 #include "watchdog.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,11 @@ static void *watch(void *arg)
 	struct pgw_watchdog *wd = arg;
 	const char *params[1] = { wd->pid };
 	double fired_at = 0;
+	sigset_t all;
+
+	/* signals are the main thread's business */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
 
 	for (;;) {
 		struct pgw_err err = PGW_ERR_INIT;
