@@ -58,7 +58,10 @@ static int ctx_open(struct ctx *c, const struct pgw_config *cfg,
 		pgw_pg_new_id(c->id);
 	snprintf(c->app, sizeof(c->app), "pgward:%s", c->id);
 	if (load_files) {
+		/* every file is checked before connecting */
 		error = pgw_migset_load(&c->set, cfg->migrations_dir, err);
+		if (!error)
+			error = pgw_migset_check(c->set, err);
 		if (error)
 			return error;
 	}
@@ -306,12 +309,23 @@ int pgw_baseline(struct pgw_history **out, const struct pgw_config *cfg,
 	error = pgw_pg_run(c.conn, "BEGIN", err);
 	if (!error)
 		error = pgw_history_ensure(c.conn, cfg->schema, err);
-	for (i = 0; !error && i < c.set->n && c.set->v[i].version <= version; i++) {
+	if (!error) {
+		const struct pgw_migration **ms =
+			calloc(c.set->n + 1, sizeof(*ms));
+
 		/* recorded as applied, not run: the schema is already there */
-		error = pgw_migration_parse(&c.set->v[i], err);
-		if (!error)
-			error = pgw_history_insert(c.conn, cfg->schema,
-						   &c.set->v[i], 0, c.id, err);
+		for (i = 0; ms && !error && i < c.set->n &&
+			    c.set->v[i].version <= version;
+		     i++) {
+			error = pgw_migration_parse(&c.set->v[i], err);
+			ms[i] = &c.set->v[i];
+		}
+		if (!ms)
+			error = pgw_err_oom(err);
+		else if (!error)
+			error = pgw_history_insert(c.conn, cfg->schema, ms,
+						   NULL, i, c.id, err);
+		free(ms);
 	}
 	if (!error && !pgw_lock_held(c.ctl, cfg->schema))
 		error = pgw_err_set(err, PGW_EFAILED, "lost the deploy lock; rolled back");

@@ -187,64 +187,105 @@ int pgw_history_ensure(PGconn *c, const char *schema, struct pgw_err *err)
 	return error;
 }
 
+#define INSERT_COLS 11
+#define INSERT_CHUNK 500 /* rows per statement: 5,500 parameters */
+
 int pgw_history_insert(PGconn *c, const char *schema,
-		       const struct pgw_migration *m, long long duration_ms,
+		       const struct pgw_migration *const *ms,
+		       const long long *durations, size_t n,
 		       const char *deploy_id, struct pgw_err *err)
 {
-	char version[32], duration[32];
-	const char *params[11];
+	char (*nums)[2][32] = NULL;
+	const char **params = NULL;
 	struct pgw_buf sql = PGW_BUF_INIT;
 	char *table = table_name(c, schema, err);
-	int error;
+	size_t done, i, k;
+	int error = 0;
 
 	if (!table)
 		return err->code;
-	snprintf(version, sizeof(version), "%lld", (long long)m->version);
-	snprintf(duration, sizeof(duration), "%lld", duration_ms);
-	params[0] = version;
-	params[1] = m->name;
-	params[2] = m->file;
-	params[3] = m->checksum;
-	params[4] = m->up.text;
-	params[5] = m->down.present ? m->down.text : NULL;
-	params[6] = m->down.present ? m->down.directives : NULL;
-	params[7] = m->verify.present ? m->verify.text : NULL;
-	params[8] = m->destructive ? "t" : "f";
-	params[9] = duration;
-	params[10] = deploy_id;
-	pgw_buf_printf(&sql,
-		       "INSERT INTO %s (version, name, file, checksum, up_sql,"
-		       " down_sql, down_directives, verify_sql, destructive,"
-		       " applied_by, duration_ms, deploy_id)"
-		       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
-		       " pg_catalog.session_user(), $10, $11)",
-		       table);
+	nums = calloc(INSERT_CHUNK, sizeof(*nums));
+	params = calloc(INSERT_CHUNK * INSERT_COLS, sizeof(*params));
+	if (!nums || !params) {
+		error = pgw_err_oom(err);
+		goto done;
+	}
+	/* all rows of a segment in one statement: one round trip */
+	for (done = 0; done < n && !error; done += k) {
+		k = n - done < INSERT_CHUNK ? n - done : INSERT_CHUNK;
+		pgw_buf_reset(&sql);
+		pgw_buf_printf(&sql,
+			       "INSERT INTO %s (version, name, file, checksum, up_sql,"
+			       " down_sql, down_directives, verify_sql, destructive,"
+			       " duration_ms, deploy_id, applied_by) VALUES ",
+			       table);
+		for (i = 0; i < k; i++) {
+			const struct pgw_migration *m = ms[done + i];
+			const char **p = params + i * INSERT_COLS;
+			size_t b = i * INSERT_COLS;
+
+			snprintf(nums[i][0], 32, "%lld", (long long)m->version);
+			snprintf(nums[i][1], 32, "%lld",
+				 durations ? durations[done + i] : 0LL);
+			p[0] = nums[i][0];
+			p[1] = m->name;
+			p[2] = m->file;
+			p[3] = m->checksum;
+			p[4] = m->up.text;
+			p[5] = m->down.present ? m->down.text : NULL;
+			p[6] = m->down.present ? m->down.directives : NULL;
+			p[7] = m->verify.present ? m->verify.text : NULL;
+			p[8] = m->destructive ? "t" : "f";
+			p[9] = nums[i][1];
+			p[10] = deploy_id;
+			pgw_buf_printf(&sql,
+				       "%s($%zu, $%zu, $%zu, $%zu, $%zu, $%zu, $%zu, $%zu,"
+				       " $%zu, $%zu, $%zu, pg_catalog.session_user())",
+				       i ? ", " : "", b + 1, b + 2, b + 3, b + 4,
+				       b + 5, b + 6, b + 7, b + 8, b + 9, b + 10,
+				       b + 11);
+		}
+		if (pgw_buf_oom(&sql)) {
+			error = pgw_err_oom(err);
+			break;
+		}
+		error = pgw_pg_exec(NULL, c, sql.ptr, (int)(k * INSERT_COLS),
+				    params, err);
+	}
+done:
 	free(table);
-	if (pgw_buf_oom(&sql))
-		return pgw_err_oom(err);
-	error = pgw_pg_exec(NULL, c, sql.ptr, 11, params, err);
+	free(nums);
+	free(params);
 	pgw_buf_release(&sql);
 	return error;
 }
 
-int pgw_history_delete(PGconn *c, const char *schema, int64_t version,
-		       struct pgw_err *err)
+int pgw_history_delete(PGconn *c, const char *schema, const int64_t *versions,
+		       size_t n, struct pgw_err *err)
 {
-	char v[32];
-	const char *params[1] = { v };
-	struct pgw_buf sql = PGW_BUF_INIT;
+	const char *params[1];
+	struct pgw_buf sql = PGW_BUF_INIT, list = PGW_BUF_INIT;
 	char *table = table_name(c, schema, err);
+	size_t i;
 	int error;
 
 	if (!table)
 		return err->code;
-	snprintf(v, sizeof(v), "%lld", (long long)version);
-	pgw_buf_printf(&sql, "DELETE FROM %s WHERE version = $1", table);
+	pgw_buf_putc(&list, '{');
+	for (i = 0; i < n; i++)
+		pgw_buf_printf(&list, "%s%lld", i ? "," : "",
+			       (long long)versions[i]);
+	pgw_buf_putc(&list, '}');
+	pgw_buf_printf(&sql, "DELETE FROM %s WHERE version = ANY ($1::bigint[])",
+		       table);
 	free(table);
-	if (pgw_buf_oom(&sql))
-		return pgw_err_oom(err);
-	error = pgw_pg_exec(NULL, c, sql.ptr, 1, params, err);
+	params[0] = list.ptr;
+	if (pgw_buf_oom(&sql) || pgw_buf_oom(&list))
+		error = pgw_err_oom(err);
+	else
+		error = pgw_pg_exec(NULL, c, sql.ptr, 1, params, err);
 	pgw_buf_release(&sql);
+	pgw_buf_release(&list);
 	return error;
 }
 

@@ -16,11 +16,15 @@ int pgw_history_load(struct pgw_history **out, PGconn *c, const char *schema,
 /* Create the schema and table if missing (inside the caller's
  * transaction). */
 int pgw_history_ensure(PGconn *c, const char *schema, struct pgw_err *err);
+/* Record migrations ms[0..n) as applied (durations may be NULL), in as
+ * few statements as possible. */
 int pgw_history_insert(PGconn *c, const char *schema,
-		       const struct pgw_migration *m, long long duration_ms,
+		       const struct pgw_migration *const *ms,
+		       const long long *durations, size_t n,
 		       const char *deploy_id, struct pgw_err *err);
-int pgw_history_delete(PGconn *c, const char *schema, int64_t version,
-		       struct pgw_err *err);
+/* Forget versions[0..n): they were reverted. */
+int pgw_history_delete(PGconn *c, const char *schema, const int64_t *versions,
+		       size_t n, struct pgw_err *err);
 /* Borrowed pointer into h, or NULL. */
 const struct pgw_applied *pgw_history_find(const struct pgw_history *h,
 					   int64_t version);

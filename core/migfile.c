@@ -308,6 +308,29 @@ int pgw_migset_parse(struct pgw_migset *set, struct pgw_err *err)
 	return 0;
 }
 
+int pgw_migset_check(struct pgw_migset *set, struct pgw_err *err)
+{
+	size_t i;
+	int error;
+
+	/* Up sections only: they decide what a run would do.  The other
+	 * sections of a pending migration are read by pgw_migration_parse()
+	 * when it is planned, and a down section when it runs. */
+	for (i = 0; i < set->n; i++) {
+		struct pgw_migration *m = &set->v[i];
+		const char *file = m->up_file ? m->up_file : m->file;
+
+		error = section_statements(&m->up, PGW_SEC_UP, file, err);
+		if (error)
+			return error;
+		if (!m->up.n_stmts)
+			return pgw_err_set(err, PGW_EINVAL,
+					   "%s:%d: the '-- migrate:up' section has no statement",
+					   file, m->up.line > 1 ? m->up.line - 1 : 1);
+	}
+	return 0;
+}
+
 /* UTF-8 check; returns the 1-based line of the first bad byte, or 0. */
 static int bad_utf8_line(const unsigned char *s, size_t len)
 {

@@ -68,16 +68,25 @@ static int interrupted(struct pgw_err *err)
 	return pgw_err_set(err, PGW_EFAILED, "interrupted by a signal");
 }
 
+/* Run one statement, after `prefix` (more SQL sent in the same round
+ * trip) when given. */
 static int exec_stmt(struct pgw_exec *x, const struct pgw_migration *m,
-		     const struct pgw_stmt *st, struct pgw_watchdog *wd,
-		     struct pgw_err *err)
+		     const struct pgw_stmt *st, const char *prefix,
+		     struct pgw_watchdog *wd, struct pgw_err *err)
 {
+	struct pgw_buf both = PGW_BUF_INIT;
 	char why[512];
 	int error;
 
 	if (pgw_interrupted())
 		return interrupted(err);
-	error = pgw_pg_run(x->conn, st->sql, err);
+	if (prefix) {
+		pgw_buf_printf(&both, "%s %s", prefix, st->sql);
+		if (pgw_buf_oom(&both))
+			return pgw_err_oom(err);
+	}
+	error = pgw_pg_run(x->conn, prefix ? both.ptr : st->sql, err);
+	pgw_buf_release(&both);
 	if (error && pgw_interrupted())
 		return interrupted(err);
 
@@ -143,16 +152,27 @@ static int run_verify(struct pgw_exec *x, const struct pgw_migration *m,
 	return 0;
 }
 
+static void session_reset_sql(struct pgw_buf *sql, bool local, int lock_ms,
+			      int stmt_ms)
+{
+	pgw_buf_printf(sql,
+		       "RESET ROLE; RESET search_path; SET %slock_timeout = %d;"
+		       " SET %sstatement_timeout = %d;",
+		       local ? "LOCAL " : "", lock_ms, local ? "LOCAL " : "",
+		       stmt_ms);
+}
+
 static int session_reset(struct pgw_exec *x, bool local, int lock_ms,
 			 int stmt_ms, struct pgw_err *err)
 {
-	char sql[256];
+	struct pgw_buf sql = PGW_BUF_INIT;
+	int error;
 
-	snprintf(sql, sizeof(sql),
-		 "RESET ROLE; RESET search_path; SET %slock_timeout = %d;"
-		 " SET %sstatement_timeout = %d",
-		 local ? "LOCAL " : "", lock_ms, local ? "LOCAL " : "", stmt_ms);
-	return pgw_pg_run(x->conn, sql, err);
+	session_reset_sql(&sql, local, lock_ms, stmt_ms);
+	error = pgw_buf_oom(&sql) ? pgw_err_oom(err) :
+				    pgw_pg_run(x->conn, sql.ptr, err);
+	pgw_buf_release(&sql);
+	return error;
 }
 
 /* Back to pgward's own settings before it writes history: a migration's
@@ -164,14 +184,38 @@ static int bookkeeping_mode(struct pgw_exec *x, struct pgw_err *err)
 			  err);
 }
 
-static int record(struct pgw_exec *x, struct pgw_run *run,
-		  struct pgw_plan_item *it, struct pgw_err *err)
+/* The history rows of items[first..last], in one statement. */
+static int record(struct pgw_exec *x, struct pgw_run *run, size_t first,
+		  size_t last, struct pgw_err *err)
 {
+	size_t n = last - first + 1, i;
+	const struct pgw_migration **ms = calloc(n, sizeof(*ms));
+	long long *ds = calloc(n, sizeof(*ds));
+	int64_t *vs = calloc(n, sizeof(*vs));
+	int error;
+
+	if (!ms || !ds || !vs) {
+		error = pgw_err_oom(err);
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		ms[i] = run->items[first + i].m;
+		ds[i] = run->items[first + i].duration_ms;
+		vs[i] = ms[i]->version;
+	}
+	error = bookkeeping_mode(x, err);
+	if (error)
+		goto done;
 	if (run->down)
-		return pgw_history_delete(x->conn, x->cfg->schema,
-					  it->m->version, err);
-	return pgw_history_insert(x->conn, x->cfg->schema, it->m,
-				  it->duration_ms, x->deploy_id, err);
+		error = pgw_history_delete(x->conn, x->cfg->schema, vs, n, err);
+	else
+		error = pgw_history_insert(x->conn, x->cfg->schema, ms, ds, n,
+					   x->deploy_id, err);
+done:
+	free(ms);
+	free(ds);
+	free(vs);
+	return error;
 }
 
 static int lock_lost(struct pgw_exec *x, struct pgw_err *err)
@@ -211,6 +255,7 @@ static int try_segment(struct pgw_exec *x, struct pgw_run *run, size_t first,
 {
 	int lock_ms = x->cfg->lock_timeout_ms;
 	int stmt_ms = x->cfg->timeout_s * 1000;
+	struct pgw_buf reset = PGW_BUF_INIT;
 	size_t i, k;
 	int error;
 
@@ -226,26 +271,26 @@ static int try_segment(struct pgw_exec *x, struct pgw_run *run, size_t first,
 
 		pgw_log_info("%s %s", run->down ? "reverting" : "applying",
 			     m->file);
-		error = session_reset(x, true, lock_ms, stmt_ms, err);
-		if (error)
-			return error;
-		for (k = 0; k < it->sql->n_stmts; k++) {
-			error = exec_stmt(x, m, &it->sql->stmts[k], wd, err);
-			if (error)
-				return error;
-		}
-		if (!run->down) {
+		/* the reset travels with the first statement: one round
+		 * trip fewer per migration */
+		pgw_buf_reset(&reset);
+		session_reset_sql(&reset, true, lock_ms, stmt_ms);
+		if (!it->sql->n_stmts)
+			error = pgw_pg_run(x->conn, reset.ptr, err);
+		for (k = 0; !error && k < it->sql->n_stmts; k++)
+			error = exec_stmt(x, m, &it->sql->stmts[k],
+					  k ? NULL : reset.ptr, wd, err);
+		if (!error && !run->down)
 			error = run_verify(x, m, wd, err);
-			if (error)
-				return error;
-		}
-		error = bookkeeping_mode(x, err);
 		it->duration_ms = (long long)((now_s() - t0) * 1000);
-		if (!error)
-			error = record(x, run, it, err);
 		if (error)
-			return error;
+			break;
 	}
+	pgw_buf_release(&reset);
+	if (!error)
+		error = record(x, run, first, last, err);
+	if (error)
+		return error;
 	if (pgw_interrupted())
 		return interrupted(err);
 	if (!pgw_lock_held(x->ctl, x->cfg->schema))
@@ -625,11 +670,9 @@ static int run_notx(struct pgw_exec *x, struct pgw_run *run, size_t idx,
 				      x->cfg->timeout_s * 1000, err);
 	if (!error && !run->down)
 		error = run_verify(x, m, wd, err);
-	if (!error)
-		error = bookkeeping_mode(x, err);
 	it->duration_ms = (long long)((now_s() - t0) * 1000);
 	if (!error)
-		error = record(x, run, it, err);
+		error = record(x, run, idx, idx, err);
 	if (!error && !pgw_lock_held(x->ctl, x->cfg->schema))
 		error = lock_lost(x, err);
 	if (!error)

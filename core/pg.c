@@ -213,33 +213,49 @@ static int backend_pid(int *out, PGconn *c, struct pgw_err *err)
 	return error;
 }
 
+static int pooled(struct pgw_err *err, int a, int b)
+{
+	pgw_err_set(err, PGW_EINVAL, "needs a direct connection: set direct_url");
+	pgw_err_detail(err, "transactions of one connection ran on different server processes (%d, %d): the connection goes through a transaction-mode pooler, where advisory locks and session settings do not hold",
+		       a, b);
+	pgw_err_hint(err, "give the server's own address with --direct-url, PGWARD_DIRECT_URL or [database] direct_url");
+	return err->code;
+}
+
 int pgw_pg_check_session(PGconn *c, PGconn *other, struct pgw_err *err)
 {
-	int p1 = 0, p2 = 0, error;
+	int p1 = 0, p2 = 0, p3 = 0, po = 0, round, error;
 
-	if (other) {
-		error = pgw_pg_run(other, "BEGIN; SELECT 1", err);
-		if (error)
-			return error;
-	}
 	error = backend_pid(&p1, c, err);
-	if (other) {
-		int e2 = pgw_pg_run(other, "COMMIT", err);
-
-		if (!error)
-			error = e2;
-	}
-	if (!error)
-		error = backend_pid(&p2, c, err);
 	if (error)
 		return error;
-	if (p1 != p2) {
-		pgw_err_set(err, PGW_EINVAL,
-			    "needs a direct connection: set direct_url");
-		pgw_err_detail(err, "two transactions ran on different server processes (%d, %d): the connection goes through a transaction-mode pooler, where advisory locks and session settings do not hold",
-			       p1, p2);
-		pgw_err_hint(err, "give the server's own address with --direct-url, PGWARD_DIRECT_URL or [database] direct_url");
-		return err->code;
+	if (!other) {
+		error = backend_pid(&p2, c, err);
+		return error ? error : p1 != p2 ? pooled(err, p1, p2) : 0;
+	}
+	/* With `other` holding a transaction, a pooler must give `c`
+	 * another backend; and once `other` commits, its backend is free for
+	 * `c`.  On a direct connection every pid of `c` is the same and never
+	 * the one of `other`.  Two rounds: poolers pick backends in different
+	 * orders. */
+	for (round = 0; round < 2; round++) {
+		error = pgw_pg_run(other, "BEGIN", err);
+		if (!error)
+			error = backend_pid(&po, other, err);
+		if (!error)
+			error = backend_pid(&p2, c, err);
+		if (!error)
+			error = pgw_pg_run(other, "COMMIT", err);
+		if (!error)
+			error = backend_pid(&p3, c, err);
+		if (error)
+			return error;
+		if (p2 != p1)
+			return pooled(err, p1, p2);
+		if (p3 != p1)
+			return pooled(err, p1, p3);
+		if (po == p1)
+			return pooled(err, p1, po);
 	}
 	return 0;
 }

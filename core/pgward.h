@@ -203,6 +203,9 @@ int pgw_migset_load(struct pgw_migset **out, const char *dir,
 		    struct pgw_err *err);
 /* Parse and check the statements of every migration in the set. */
 int pgw_migset_parse(struct pgw_migset *set, struct pgw_err *err);
+/* The cheaper check every run makes before connecting: the up sections'
+ * statements (meta-commands, BEGIN, ... are refused here). */
+int pgw_migset_check(struct pgw_migset *set, struct pgw_err *err);
 void pgw_migset_free(struct pgw_migset *set);
 const struct pgw_migration *pgw_migset_find(const struct pgw_migset *set,
 					    int64_t version);

@@ -286,49 +286,96 @@ int pgw_sql_whole(struct pgw_stmt **out, size_t *n_out, const char *text,
 	return 0;
 }
 
+/* Does the statement's parse tree matter?  Only a few kinds of statement
+ * carry a flag; building and reading the tree of every CREATE TABLE and
+ * INSERT would cost a no-op run more than its database round trip.  Any
+ * first word not known to be flag-free is read in full. */
+static bool needs_tree(const char *sql)
+{
+	static const char *const plain[] = { "INSERT", "SELECT", "GRANT",
+					     "REVOKE", "COMMENT", "SET",
+					     "SECURITY", NULL };
+	static const char *const plain_create[] = {
+		"TABLE",     "VIEW",	"FUNCTION",  "SEQUENCE", "TYPE",
+		"SCHEMA",    "TRIGGER", "POLICY",    "ROLE",	 "DOMAIN",
+		"EXTENSION", "AGGREGATE", "PROCEDURE", "MATERIALIZED", NULL
+	};
+	size_t w = strcspn(sql, " \t\n\r("), i;
+	const char *next;
+
+	for (i = 0; plain[i]; i++)
+		if (w == strlen(plain[i]) && !strncasecmp(sql, plain[i], w))
+			return false;
+	if (w != 6 || strncasecmp(sql, "CREATE", 6) != 0)
+		return true;
+	next = sql + w;
+	while (isspace((unsigned char)*next))
+		next++;
+	w = strcspn(next, " \t\n\r(");
+	for (i = 0; plain_create[i]; i++)
+		if (w == strlen(plain_create[i]) &&
+		    !strncasecmp(next, plain_create[i], w))
+			return false;
+	return true;
+}
+
+/* Classify one statement from its own parse tree. */
+static int classify_text(struct pgw_stmt *st, const char *file,
+			 struct pgw_err *err)
+{
+	PgQueryParseResult pr = pg_query_parse(st->sql);
+	json_t *root = NULL;
+	int error = 0;
+
+	if (pr.error) {
+		/* it parsed as part of the section: cannot happen */
+		error = pgw_err_set(err, PGW_EINVAL, "%s:%d: %s", file,
+				    st->line, pr.error->message);
+	} else {
+		root = json_loads(pr.parse_tree, 0, NULL);
+		if (!root)
+			error = pgw_err_set(err, PGW_ERROR,
+					    "%s:%d: cannot read the parse tree",
+					    file, st->line);
+		else
+			classify(st, json_object_get(json_array_get(json_object_get(root, "stmts"), 0),
+						     "stmt"));
+	}
+	json_decref(root);
+	pg_query_free_parse_result(pr);
+	return error;
+}
+
 int pgw_sql_split(struct pgw_stmt **out, size_t *n_out, const char *text,
 		  int first_line, const char *file, struct pgw_err *err)
 {
-	PgQueryParseResult pr;
-	json_t *root = NULL, *stmts, *it;
+	PgQuerySplitResult sr;
 	struct pgw_stmt *v = NULL;
-	size_t i, n = 0, len = strlen(text);
-	int error = 0;
+	size_t n = 0, len = strlen(text);
+	int i, error = 0;
 
 	*out = NULL;
 	*n_out = 0;
-	pr = pg_query_parse(text);
-	if (pr.error) {
-		error = parse_failure(text, first_line, file, pr.error, err);
+	sr = pg_query_split_with_parser(text);
+	if (sr.error) {
+		error = parse_failure(text, first_line, file, sr.error, err);
 		goto done;
 	}
-	root = json_loads(pr.parse_tree, 0, NULL);
-	stmts = json_object_get(root, "stmts");
-	if (!root || !json_is_array(stmts)) {
-		error = pgw_err_set(err, PGW_ERROR,
-				    "%s: cannot read the parse tree", file);
-		goto done;
-	}
-	v = calloc(json_array_size(stmts) + 1, sizeof(*v));
+	v = calloc((size_t)sr.n_stmts + 1, sizeof(*v));
 	if (!v) {
 		error = pgw_err_oom(err);
 		goto done;
 	}
-	json_array_foreach(stmts, i, it)
-	{
-		json_int_t loc = json_integer_value(
-			json_object_get(it, "stmt_location"));
-		json_int_t slen = json_integer_value(
-			json_object_get(it, "stmt_len"));
+	for (i = 0; i < sr.n_stmts; i++) {
+		size_t loc = (size_t)sr.stmts[i]->stmt_location;
+		size_t slen = (size_t)sr.stmts[i]->stmt_len;
 		size_t start, end;
 		struct pgw_stmt *st;
 
-		if (loc < 0 || (size_t)loc > len)
+		if (loc > len)
 			loc = 0;
-		end = slen > 0 && (size_t)(loc + slen) <= len ?
-			      (size_t)(loc + slen) :
-			      len;
-		start = skip_noise(text, (size_t)loc, end);
+		end = slen > 0 && loc + slen <= len ? loc + slen : len;
+		start = skip_noise(text, loc, end);
 		while (end > start &&
 		       (isspace((unsigned char)text[end - 1]) ||
 			text[end - 1] == ';'))
@@ -342,15 +389,18 @@ int pgw_sql_split(struct pgw_stmt **out, size_t *n_out, const char *text,
 			goto done;
 		}
 		st->line = line_at(text, start, first_line);
-		classify(st, json_object_get(it, "stmt"));
+		if (needs_tree(st->sql)) {
+			error = classify_text(st, file, err);
+			if (error)
+				goto done;
+		}
 	}
 	*out = v;
 	*n_out = n;
 	v = NULL;
 done:
 	pgw_stmts_free(v, n);
-	json_decref(root);
-	pg_query_free_parse_result(pr);
+	pg_query_free_split_result(sr);
 	return error;
 }
 

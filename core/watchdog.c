@@ -21,8 +21,10 @@ struct held {
 
 struct pgw_watchdog {
 	PGconn *conn;
+	char *conninfo, *app_name; /* the thread connects itself */
 	pthread_t thread;
 	pthread_mutex_t mu;
+	pthread_cond_t wake; /* stop without waiting out a poll interval */
 	bool stop;
 	bool fired;
 	char why[512];
@@ -66,6 +68,23 @@ static struct held *sample(struct pgw_watchdog *wd, PGresult *res, double t)
 	return worst;
 }
 
+/* Wait one poll interval, or less when stop is asked. */
+static void pause_poll(struct pgw_watchdog *wd)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += POLL_MS * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&wd->mu);
+	if (!wd->stop)
+		pthread_cond_timedwait(&wd->wake, &wd->mu, &until);
+	pthread_mutex_unlock(&wd->mu);
+}
+
 static void *watch(void *arg)
 {
 	struct pgw_watchdog *wd = arg;
@@ -76,10 +95,19 @@ static void *watch(void *arg)
 	/* signals are the main thread's business */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	/* connecting here lets the run start meanwhile */
+	{
+		struct pgw_err err = PGW_ERR_INIT;
+
+		if (pgw_pg_connect(&wd->conn, wd->conninfo, wd->app_name, &err)) {
+			pgw_log_warn("the lock watchdog cannot connect, --max-lock-hold is not enforced: %s",
+				     err.msg);
+			return NULL;
+		}
+	}
 
 	for (;;) {
 		struct pgw_err err = PGW_ERR_INIT;
-		struct timespec ts = { 0, POLL_MS * 1000000L };
 		PGresult *res = NULL;
 		struct held *worst;
 		double t;
@@ -102,9 +130,9 @@ static void *watch(void *arg)
 				" AND l.database = (SELECT oid FROM pg_catalog.pg_database"
 				" WHERE datname = pg_catalog.current_database())",
 				1, params, &err) != 0) {
-			nanosleep(&ts, NULL);
 			if (PQstatus(wd->conn) != CONNECTION_OK)
 				break;
+			pause_poll(wd);
 			continue;
 		}
 		t = now_s();
@@ -136,9 +164,17 @@ static void *watch(void *arg)
 			continue;
 		}
 		pthread_mutex_unlock(&wd->mu);
-		nanosleep(&ts, NULL);
+		pause_poll(wd);
 	}
 	return NULL;
+}
+
+static void watchdog_free(struct pgw_watchdog *wd)
+{
+	PQfinish(wd->conn);
+	free(wd->conninfo);
+	free(wd->app_name);
+	free(wd);
 }
 
 int pgw_watchdog_start(struct pgw_watchdog **out, const char *conninfo,
@@ -146,23 +182,24 @@ int pgw_watchdog_start(struct pgw_watchdog **out, const char *conninfo,
 		       struct pgw_err *err)
 {
 	struct pgw_watchdog *wd = calloc(1, sizeof(*wd));
-	int error;
 
 	*out = NULL;
 	if (!wd)
 		return pgw_err_oom(err);
 	snprintf(wd->pid, sizeof(wd->pid), "%d", pid);
 	wd->max_hold_s = max_hold_s;
-	error = pgw_pg_connect(&wd->conn, conninfo, app_name, err);
-	if (error) {
-		free(wd);
-		return error;
+	wd->conninfo = conninfo ? strdup(conninfo) : NULL;
+	wd->app_name = strdup(app_name);
+	if ((conninfo && !wd->conninfo) || !wd->app_name) {
+		watchdog_free(wd);
+		return pgw_err_oom(err);
 	}
 	pthread_mutex_init(&wd->mu, NULL);
+	pthread_cond_init(&wd->wake, NULL);
 	if (pthread_create(&wd->thread, NULL, watch, wd) != 0) {
+		pthread_cond_destroy(&wd->wake);
 		pthread_mutex_destroy(&wd->mu);
-		PQfinish(wd->conn);
-		free(wd);
+		watchdog_free(wd);
 		return pgw_err_set(err, PGW_ERROR, "cannot start the lock watchdog thread");
 	}
 	*out = wd;
@@ -199,9 +236,10 @@ void pgw_watchdog_stop(struct pgw_watchdog *wd)
 		return;
 	pthread_mutex_lock(&wd->mu);
 	wd->stop = true;
+	pthread_cond_signal(&wd->wake);
 	pthread_mutex_unlock(&wd->mu);
 	pthread_join(wd->thread, NULL);
+	pthread_cond_destroy(&wd->wake);
 	pthread_mutex_destroy(&wd->mu);
-	PQfinish(wd->conn);
-	free(wd);
+	watchdog_free(wd);
 }
