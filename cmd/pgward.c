@@ -216,6 +216,7 @@ int main(int argc, char **argv)
 			if (!strncmp(a, name, len) && a[len] == '\0') {
 				if (i + 1 >= argc) {
 					fprintf(stderr, "pgward: option '%s' needs a value\n", name);
+					free(rest);
 					return EXIT_INVALID;
 				}
 				value = argv[++i];
@@ -247,9 +248,11 @@ int main(int argc, char **argv)
 			g.verbosity++;
 		else if (!strcmp(a, "--version")) {
 			printf("pgward %s\n", PGW_VERSION);
+			free(rest);
 			return EXIT_OK;
 		} else if ((!strcmp(a, "--help") || !strcmp(a, "-h")) && !cmd) {
 			usage(stdout);
+			free(rest);
 			return EXIT_OK;
 		} else {
 			if (!cmd && a[0] != '-') {
@@ -259,14 +262,20 @@ int main(int argc, char **argv)
 				if (!cmd) {
 					fprintf(stderr, "pgward: unknown command '%s'\n\n", a);
 					usage(stderr);
+					free(rest);
 					return EXIT_INVALID;
 				}
+			} else if (!cmd) {
+				fprintf(stderr, "pgward: unknown option '%s' (command options go after the command)\n", a);
+				free(rest);
+				return EXIT_INVALID;
 			}
 			rest[n_rest++] = argv[i];
 		}
 	}
 	if (!cmd) {
 		usage(stderr);
+		free(rest);
 		return EXIT_INVALID;
 	}
 	pgw_log_set_sink(log_sink, NULL,

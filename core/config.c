@@ -19,31 +19,32 @@ struct setting {
 	const char *env;
 	enum kind kind;
 	size_t off;
+	int min; /* INT: the least value that makes sense */
 };
 
 #define F(field) offsetof(struct pgw_config, field)
 static const struct setting settings[] = {
-	{ "database.url", "DATABASE_URL", STR, F(database_url) },
-	{ "database.direct_url", "PGWARD_DIRECT_URL", STR, F(direct_url) },
-	{ "migrations.dir", "PGWARD_MIGRATIONS", STR, F(migrations_dir) },
-	{ "migrations.timeout", "MIGRATION_TIMEOUT", INT, F(timeout_s) },
-	{ "migrations.lock_timeout", NULL, INT, F(lock_timeout_ms) },
-	{ "migrations.max_lock_hold", NULL, INT, F(max_lock_hold_s) },
-	{ "migrations.concurrent_timeout", NULL, INT, F(concurrent_timeout_s) },
-	{ "pgward.schema", NULL, STR, F(schema) },
-	{ "deploy.wait", NULL, INT, F(wait_s) },
-	{ "deploy.hooks", NULL, STR, F(hooks_dir) },
-	{ "backup.dir", NULL, STR, F(backup_dir) },
-	{ "backup.target", NULL, STR, F(backup_target) },
-	{ "backup.keep", NULL, STR, F(backup_keep) },
-	{ "backup.schemas", NULL, STR, F(backup_schemas) },
-	{ "notify.url", "PGWARD_NOTIFY_URL", STR, F(notify_url) },
-	{ "notify.secret", "PGWARD_NOTIFY_SECRET", STR, F(notify_secret) },
-	{ "git.tag_pattern", NULL, STR, F(tag_pattern) },
-	{ "verify.ignore", NULL, STR, F(verify_ignore) },
-	{ "ephemeral.roles", NULL, STR, F(ephemeral_roles) },
-	{ "ephemeral.extensions", NULL, STR, F(ephemeral_extensions) },
-	{ "library.auto_migrate", "AUTO_MIGRATE_ON_START", BOOL, F(auto_migrate) },
+	{ "database.url", "DATABASE_URL", STR, F(database_url), 0 },
+	{ "database.direct_url", "PGWARD_DIRECT_URL", STR, F(direct_url), 0 },
+	{ "migrations.dir", "PGWARD_MIGRATIONS", STR, F(migrations_dir), 0 },
+	{ "migrations.timeout", "MIGRATION_TIMEOUT", INT, F(timeout_s), 1 },
+	{ "migrations.lock_timeout", NULL, INT, F(lock_timeout_ms), 1 },
+	{ "migrations.max_lock_hold", NULL, INT, F(max_lock_hold_s), 1 },
+	{ "migrations.concurrent_timeout", NULL, INT, F(concurrent_timeout_s), 1 },
+	{ "pgward.schema", NULL, STR, F(schema), 0 },
+	{ "deploy.wait", NULL, INT, F(wait_s), 0 },
+	{ "deploy.hooks", NULL, STR, F(hooks_dir), 0 },
+	{ "backup.dir", NULL, STR, F(backup_dir), 0 },
+	{ "backup.target", NULL, STR, F(backup_target), 0 },
+	{ "backup.keep", NULL, STR, F(backup_keep), 0 },
+	{ "backup.schemas", NULL, STR, F(backup_schemas), 0 },
+	{ "notify.url", "PGWARD_NOTIFY_URL", STR, F(notify_url), 0 },
+	{ "notify.secret", "PGWARD_NOTIFY_SECRET", STR, F(notify_secret), 0 },
+	{ "git.tag_pattern", NULL, STR, F(tag_pattern), 0 },
+	{ "verify.ignore", NULL, STR, F(verify_ignore), 0 },
+	{ "ephemeral.roles", NULL, STR, F(ephemeral_roles), 0 },
+	{ "ephemeral.extensions", NULL, STR, F(ephemeral_extensions), 0 },
+	{ "library.auto_migrate", "AUTO_MIGRATE_ON_START", BOOL, F(auto_migrate), 0 },
 };
 #undef F
 
@@ -94,10 +95,11 @@ int pgw_config_set(struct pgw_config *cfg, const char *key, const char *value,
 	case INT:
 		errno = 0;
 		n = strtol(value, &end, 10);
-		if (errno || end == value || *end || n < 0 || n > INT_MAX)
+		if (errno || end == value || *end || n < s->min || n > INT_MAX)
 			return pgw_err_set(err, PGW_EINVAL,
-					   "%s%s'%s' must be a whole number >= 0, not '%s'",
-					   origin ? origin : "", origin ? ": " : "", key, value);
+					   "%s%s'%s' must be a whole number >= %d, not '%s'",
+					   origin ? origin : "", origin ? ": " : "", key,
+					   s->min, value);
 		*(int *)(base + s->off) = (int)n;
 		if (strcmp(key, "deploy.wait") == 0)
 			cfg->wait_set = true;
