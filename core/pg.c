@@ -224,37 +224,37 @@ static int pooled(struct pgw_err *err, int a, int b)
 
 int pgw_pg_check_session(PGconn *c, PGconn *other, struct pgw_err *err)
 {
-	int p1 = 0, p2 = 0, p3 = 0, po = 0, round, error;
+	int p1 = 0, p2 = 0, p3 = 0, p4 = 0, po = 0, round, error;
 
 	error = backend_pid(&p1, c, err);
 	if (error)
 		return error;
-	if (!other) {
-		error = backend_pid(&p2, c, err);
-		return error ? error : p1 != p2 ? pooled(err, p1, p2) : 0;
-	}
-	/* With `other` holding a transaction, a pooler must give `c`
-	 * another backend; and once `other` commits, its backend is free for
-	 * `c`.  On a direct connection every pid of `c` is the same and never
-	 * the one of `other`.  Two rounds: poolers pick backends in different
-	 * orders. */
+	/* The server's process id as given at connect time: a proxy in
+	 * between (a pooler in any mode) hands out its own. */
+	if (p1 == PQbackendPID(c))
+		return 0;
+	/* Some proxy: a session-mode one keeps one backend per client (fine),
+	 * a transaction-mode one does not.  Probe both ways poolers pick a
+	 * backend: round-robin hands successive transactions to different
+	 * backends; last-used-first hands `c` the backend `other` just used,
+	 * or another one while `other` holds it. */
 	for (round = 0; round < 2; round++) {
-		error = pgw_pg_run(other, "BEGIN", err);
-		if (!error)
+		error = backend_pid(&p2, c, err);
+		if (!error && other)
+			error = pgw_pg_run(other, "BEGIN", err);
+		if (!error && other)
 			error = backend_pid(&po, other, err);
 		if (!error)
-			error = backend_pid(&p2, c, err);
-		if (!error)
+			error = backend_pid(&p3, c, err);
+		if (!error && other)
 			error = pgw_pg_run(other, "COMMIT", err);
 		if (!error)
-			error = backend_pid(&p3, c, err);
+			error = backend_pid(&p4, c, err);
 		if (error)
 			return error;
-		if (p2 != p1)
-			return pooled(err, p1, p2);
-		if (p3 != p1)
-			return pooled(err, p1, p3);
-		if (po == p1)
+		if (p2 != p1 || p3 != p1 || p4 != p1)
+			return pooled(err, p1, p2 != p1 ? p2 : p3 != p1 ? p3 : p4);
+		if (other && po == p1)
 			return pooled(err, p1, po);
 	}
 	return 0;

@@ -142,10 +142,16 @@ static void test_config__set_int(void **state)
 	        pgw_config_set(c, "migrations.timeout", "42", "flag", &fx->err),
 	        0);
 	assert_int_equal(c->timeout_s, 42);
+	/* a lock timeout of 0 would mean none at all: refused */
 	assert_int_equal(pgw_config_set(c, "migrations.lock_timeout", "0",
 	                                "flag", &fx->err),
+	                 PGW_EINVAL);
+	assert_non_null(strstr(fx->err.msg, ">= 1"));
+	pgw_err_clear(&fx->err);
+	assert_int_equal(pgw_config_set(c, "migrations.lock_timeout", "5",
+	                                "flag", &fx->err),
 	                 0);
-	assert_int_equal(c->lock_timeout_ms, 0);
+	assert_int_equal(c->lock_timeout_ms, 5);
 	assert_int_equal(pgw_config_set(c, "migrations.max_lock_hold", "2",
 	                                "flag", &fx->err),
 	                 0);
