@@ -5,7 +5,7 @@
 #   make demo            a guarded run on a throwaway PostgreSQL
 #   make deps            install the Debian packages it all needs
 #   make install PREFIX=/usr/local
-PKGS       := libpq jansson inih nettle
+PKGS       := libpq jansson inih nettle libarchive
 TEST_PKGS  := cmocka
 CC         ?= cc
 CFLAGS     ?= -O2 -g
@@ -25,7 +25,7 @@ B          := build/rel
 endif
 
 DEB_PKGS   := build-essential pkg-config libpq-dev libpg-query-dev \
-              libjansson-dev libinih-dev nettle-dev libcmocka-dev \
+              libjansson-dev libinih-dev nettle-dev libarchive-dev libzstd-dev libcmocka-dev \
               postgresql-15 pgbouncer python3
 
 HAVE_PKGS  := $(shell pkg-config --exists $(PKGS) $(TEST_PKGS) 2>/dev/null && test -f /usr/include/pg_query.h && echo yes)
@@ -33,6 +33,9 @@ ifeq ($(HAVE_PKGS),yes)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 # The small helpers are linked statically: fewer shared objects to map
 # and relocate at every start (a no-op run is a few milliseconds).
+# libarchive is not linked at all: core/archive.c loads it with dlopen()
+# when a backup or restore needs it (it pulls libxml2 and ICU, which cost
+# more than a whole no-op run).
 PKG_LIBS   := $(shell pkg-config --libs libpq) -l:libjansson.a -l:libinih.a \
               -l:libnettle.a -l:libpg_query.a -lpthread
 TEST_CFLAGS := $(shell pkg-config --cflags $(TEST_PKGS))
