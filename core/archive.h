@@ -2,9 +2,11 @@
  * readable by plain tar.  The only module that talks to libarchive.
  *
  * Layout (entry order in the tar):
- *   restore.sql, schema/pre-data.sql, data/NNNN.<schema>.<table>.copy.NNN
- *   (any order of tables, parts of one table in order), schema/post-data.sql,
- *   and manifest.json LAST: it holds every other entry's size and SHA-256.
+ *   schema/pre-data.sql, data/NNNN.<schema>.<table>.copy.NNN (tables in
+ *   any order, interleaved when read in parallel; the parts of one table
+ *   in order), schema/post-data.sql, restore.sql, and manifest.json LAST:
+ *   it holds every other entry's size and SHA-256, the schemas and the
+ *   tables (with their COPY column lists).
  * Entry names are only ever compared with the manifest, never used as
  * file-system paths. */
 #ifndef PGW_ARCHIVE_H
@@ -21,8 +23,22 @@
 /* A manifest larger than this is refused (hostile archive). */
 #define PGW_ARCHIVE_MAX_MANIFEST (64u * 1024 * 1024)
 
+/* A table whose rows the archive carries: data entries of table number
+ * `seq` are "data/<seq as %04u>.<schema>.<name>.copy.<part as %03u>"
+ * (names are for people; restore finds tables by seq, never by parsing
+ * names). */
+struct pgw_manifest_table {
+	unsigned seq;
+	char *schema, *name; /* unquoted */
+	char *columns;       /* quoted, comma-separated: the COPY column list */
+	long long rows;      /* summed over its parts */
+};
+
 /* What the manifest says besides its entries. */
 struct pgw_manifest_info {
+	const char *const *schemas;    /* in the archive, NULL-terminated */
+	const struct pgw_manifest_table *tables;
+	size_t n_tables;
 	const char *created_at;   /* ISO 8601 UTC */
 	int server_version_num;
 	const char *database, *encoding, *collation, *ctype;
@@ -71,6 +87,9 @@ struct pgw_manifest {
 	char *created_at, *database, *encoding, *collation, *ctype;
 	char *schema_version, *git_commit, *git_tag, *wal_lsn;
 	char **extensions, **settings, **omitted; /* NULL-terminated */
+	char **schemas;                           /* NULL-terminated */
+	struct pgw_manifest_table *tables;
+	size_t n_tables;
 	struct pgw_archive_entry *entries;
 	size_t n_entries;
 	uint64_t archive_bytes; /* size of the archive file */
