@@ -137,10 +137,18 @@ static void server_notice(void *arg, const char *message)
 int pgw_pg_connect(PGconn **out, const char *conninfo, const char *app_name,
 		   struct pgw_err *err)
 {
+	return pgw_pg_connect_at(out, conninfo, NULL, NULL, app_name, err);
+}
+
+int pgw_pg_connect_at(PGconn **out, const char *conninfo, const char *host,
+		      const char *port, const char *app_name,
+		      struct pgw_err *err)
+{
 	const char *keys[] = { "dbname",	     "application_name",
 			       "keepalives",	     "keepalives_idle",
 			       "keepalives_interval", "keepalives_count",
 			       "client_encoding",    "connect_timeout",
+			       "host",		     "port",
 			       NULL };
 	const char *vals[] = { conninfo && *conninfo ? conninfo : NULL,
 			       app_name,
@@ -150,10 +158,12 @@ int pgw_pg_connect(PGconn **out, const char *conninfo, const char *app_name,
 			       "3",
 			       "UTF8",
 			       getenv("PGCONNECT_TIMEOUT") ? NULL : "10",
+			       host,
+			       port,
 			       NULL };
 	PGconn *c;
 	char *shown;
-	const char *host;
+	const char *where;
 
 	*out = NULL;
 	c = PQconnectdbParams(keys, vals, 1);
@@ -172,10 +182,10 @@ int pgw_pg_connect(PGconn **out, const char *conninfo, const char *app_name,
 		return err->code;
 	}
 	PQsetNoticeProcessor(c, server_notice, NULL);
-	host = PQhost(c);
-	if (host && host[0] != '/' && !PQsslInUse(c))
+	where = PQhost(c);
+	if (where && where[0] != '/' && !PQsslInUse(c))
 		pgw_log_warn("connected to %s over TCP without SSL: use sslmode=require outside a trusted network",
-			     host);
+			     where);
 	*out = c;
 	return 0;
 }

@@ -304,6 +304,29 @@ int pgw_baseline(struct pgw_history **out, const struct pgw_config *cfg,
 int pgw_new_migration(char **out_path, const struct pgw_config *cfg,
 		      const char *name, struct pgw_err *err);
 
+/* Backups: one consistent snapshot of the role's schemas in a .tar.zst
+ * archive (docs/archive-format.md). */
+struct pgw_backup_opts {
+	const char *output; /* NULL: <backup dir>/<db>-<UTC time>.tar.zst */
+	int jobs;           /* parallel readers sharing the snapshot */
+	int zstd_level;     /* 0: uncompressed tar */
+	bool allow_unsupported; /* leave out what cannot be carried */
+};
+#define PGW_BACKUP_OPTS_INIT { NULL, 1, 3, false }
+
+struct pgw_backup_report {
+	char *path;              /* the archive written */
+	char sha256[65];         /* of the whole file */
+	unsigned long long bytes; /* archive size */
+	unsigned long long data_bytes; /* COPY text, uncompressed */
+	long long rows;
+	size_t n_tables;
+	double seconds;
+};
+int pgw_backup(struct pgw_backup_report **out, const struct pgw_config *cfg,
+	       const struct pgw_backup_opts *opts, struct pgw_err *err);
+void pgw_backup_report_free(struct pgw_backup_report *r);
+
 /* Ask the run in progress to stop: the running statement is cancelled,
  * its transaction rolls back, nothing new starts, and the operation
  * returns PGW_EFAILED.  Returns false when nothing is running that needs

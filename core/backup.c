@@ -1,0 +1,612 @@
+/* backup.c - pgward backup: one exported snapshot, the catalog reader's
+ * DDL, every table's rows streamed with COPY into archive parts, by one or
+ * more readers sharing the snapshot. */
+#include "pgward.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "archive.h"
+#include "catalog.h"
+#include "history.h"
+#include "interrupt.h"
+#include "pg.h"
+#include "plan.h"
+
+#define LOCK_RETRIES 5
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Shared by the readers; `mu` guards everything below it. */
+struct backup {
+	const struct pgw_config *cfg;
+	const struct pgw_catalog *cat;
+	const char *snapshot;
+	const char *host, *port; /* the leader's: readers connect there */
+	const char *app;
+	pthread_mutex_t mu;
+	struct pgw_archive_writer *w;
+	struct pgw_manifest_table *tables;
+	unsigned *parts; /* parts written per table */
+	size_t next;
+	bool failed;
+	struct pgw_err err; /* the first reader's error */
+	unsigned long long data_bytes;
+	long long rows;
+	size_t tables_done;
+	double started, last_report;
+};
+
+void pgw_backup_report_free(struct pgw_backup_report *r)
+{
+	if (!r)
+		return;
+	free(r->path);
+	free(r);
+}
+
+/* Entry names are for people reading `tar -t`: no '/' or control
+ * characters from table names (restore goes by table number). */
+static void entry_name(char *out, size_t cap, unsigned seq,
+		       const struct pgw_catalog_table *t, unsigned part)
+{
+	char clean[2][160];
+	const char *src[2] = { t->schema, t->name };
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		size_t i, j = 0;
+
+		for (i = 0; src[k][i] && j + 1 < sizeof(clean[k]); i++) {
+			unsigned char ch = (unsigned char)src[k][i];
+
+			clean[k][j++] = ch == '/' || ch == '\\' || ch < 0x20 ? '_' : (char)ch;
+		}
+		clean[k][j] = '\0';
+	}
+	snprintf(out, cap, "data/%04u.%s.%s.copy.%03u", seq, clean[0],
+		 clean[1], part);
+}
+
+static void report_progress(struct backup *b, bool force)
+{
+	double t = now_s();
+
+	if (!force && t - b->last_report < 5)
+		return;
+	b->last_report = t;
+	pgw_log_notice("backup: %zu of %zu tables, %lld rows, %.1f MB read (%.1f MB/s)",
+		       b->tables_done, b->cat->n_tables, b->rows,
+		       (double)b->data_bytes / 1e6,
+		       (double)b->data_bytes / 1e6 / (t - b->started + 1e-9));
+}
+
+/* Hand a full part to the archive (one writer, many readers). */
+static int flush_part(struct backup *b, unsigned seq, unsigned part,
+		      struct pgw_buf *buf, long long rows, struct pgw_err *err)
+{
+	const struct pgw_catalog_table *t = &b->cat->tables[seq - 1];
+	char name[512];
+	int error;
+
+	entry_name(name, sizeof(name), seq, t, part);
+	pthread_mutex_lock(&b->mu);
+	error = b->failed ? PGW_ERROR :
+			    pgw_archive_add(b->w, name, buf->ptr, buf->len,
+					    "text", rows, err);
+	if (!error) {
+		b->data_bytes += buf->len;
+		b->rows += rows;
+		b->tables[seq - 1].rows += rows;
+		b->parts[seq - 1] = part;
+		report_progress(b, false);
+	}
+	pthread_mutex_unlock(&b->mu);
+	pgw_buf_reset(buf);
+	return error;
+}
+
+/* COPY one table out, cutting it into parts at row boundaries. */
+static int copy_table(struct backup *b, PGconn *c, unsigned seq,
+		      struct pgw_buf *buf, struct pgw_err *err)
+{
+	const struct pgw_catalog_table *t = &b->cat->tables[seq - 1];
+	struct pgw_buf sql = PGW_BUF_INIT;
+	unsigned part = 1;
+	long long rows = 0;
+	PGresult *res;
+	char *row;
+	int n, error = 0;
+
+	/* generated columns are left out; none at all: COPY leaves them
+	 * out by itself */
+	if (t->columns && *t->columns)
+		pgw_buf_printf(&sql, "COPY %s (%s) TO STDOUT", t->qualified,
+			       t->columns);
+	else
+		pgw_buf_printf(&sql, "COPY %s TO STDOUT", t->qualified);
+	if (pgw_buf_oom(&sql))
+		return pgw_err_oom(err);
+	res = PQexec(c, sql.ptr);
+	pgw_buf_release(&sql);
+	if (PQresultStatus(res) != PGRES_COPY_OUT) {
+		pgw_pg_error(err, c, res);
+		PQclear(res);
+		pgw_err_wrap(err, "reading table %s", t->qualified);
+		return err->code;
+	}
+	PQclear(res);
+	while ((n = PQgetCopyData(c, &row, 0)) > 0) {
+		if (buf->len && buf->len + (size_t)n > PGW_ARCHIVE_PART_SIZE) {
+			error = flush_part(b, seq, part++, buf, rows, err);
+			rows = 0;
+		}
+		pgw_buf_put(buf, row, (size_t)n);
+		PQfreemem(row);
+		rows++;
+		if (error || pgw_buf_oom(buf) || pgw_interrupted())
+			break;
+	}
+	if (n > 0 || pgw_buf_oom(buf) || error || pgw_interrupted()) {
+		/* leave the COPY: the connection is dropped by the caller */
+		if (!error)
+			error = pgw_buf_oom(buf) ? pgw_err_oom(err) :
+				pgw_err_set(err, PGW_EFAILED, "interrupted by a signal");
+		return error;
+	}
+	while ((res = PQgetResult(c))) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && !error) {
+			error = pgw_pg_error(err, c, res);
+			pgw_err_wrap(err, "reading table %s", t->qualified);
+		}
+		PQclear(res);
+	}
+	if (!error && buf->len)
+		error = flush_part(b, seq, part, buf, rows, err);
+	if (!error) {
+		pthread_mutex_lock(&b->mu);
+		b->tables_done++;
+		pgw_log_info("backup: %s: %lld rows", t->qualified,
+			     b->tables[seq - 1].rows);
+		pthread_mutex_unlock(&b->mu);
+	}
+	return error;
+}
+
+/* A reader: take the next table until none is left or one failed. */
+static int read_tables(struct backup *b, PGconn *c, struct pgw_err *err)
+{
+	struct pgw_buf buf = PGW_BUF_INIT;
+	int error = 0;
+
+	for (;;) {
+		size_t i;
+
+		pthread_mutex_lock(&b->mu);
+		i = b->next++;
+		if (b->failed || i >= b->cat->n_tables) {
+			pthread_mutex_unlock(&b->mu);
+			break;
+		}
+		pthread_mutex_unlock(&b->mu);
+		error = copy_table(b, c, (unsigned)i + 1, &buf, err);
+		if (error)
+			break;
+	}
+	pgw_buf_release(&buf);
+	if (error) {
+		pthread_mutex_lock(&b->mu);
+		if (!b->failed) {
+			b->failed = true;
+			b->err = *err;
+		}
+		pthread_mutex_unlock(&b->mu);
+	}
+	return error;
+}
+
+static int begin_snapshot_tx(PGconn *c, struct pgw_err *err)
+{
+	return pgw_pg_run(c, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", err);
+}
+
+/* A helper reader: its own connection on the leader's snapshot. */
+static void *reader_thread(void *arg)
+{
+	struct backup *b = arg;
+	struct pgw_err err = PGW_ERR_INIT;
+	PGconn *c = NULL;
+	char *lit = NULL;
+	int error;
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	error = pgw_pg_connect_at(&c, b->cfg->direct_url ? b->cfg->direct_url :
+							  b->cfg->database_url,
+				  b->host, b->port, b->app, &err);
+	if (!error)
+		error = pgw_pg_pin_settings(c, &err);
+	if (!error)
+		error = begin_snapshot_tx(c, &err);
+	if (!error) {
+		struct pgw_buf sql = PGW_BUF_INIT;
+
+		lit = PQescapeLiteral(c, b->snapshot, strlen(b->snapshot));
+		pgw_buf_printf(&sql, "SET TRANSACTION SNAPSHOT %s", lit ? lit : "''");
+		error = pgw_pg_run(c, sql.ptr, &err);
+		pgw_buf_release(&sql);
+	}
+	if (!error)
+		read_tables(b, c, &err);
+	else {
+		pthread_mutex_lock(&b->mu);
+		if (!b->failed) {
+			b->failed = true;
+			b->err = err;
+		}
+		pthread_mutex_unlock(&b->mu);
+	}
+	PQfreemem(lit);
+	PQfinish(c);
+	return NULL;
+}
+
+/* ACCESS SHARE on every table, NOWAIT, retried: a backup never queues
+ * behind (and so never blocks) production traffic. */
+static int lock_tables(PGconn *c, const struct pgw_catalog *cat,
+		       struct pgw_err *err)
+{
+	struct pgw_buf sql = PGW_BUF_INIT;
+	size_t i;
+	int attempt, error = 0;
+
+	if (!cat->n_tables)
+		return 0;
+	pgw_buf_puts(&sql, "LOCK TABLE ");
+	for (i = 0; i < cat->n_tables; i++)
+		pgw_buf_printf(&sql, "%s%s", i ? ", " : "", cat->tables[i].qualified);
+	pgw_buf_puts(&sql, " IN ACCESS SHARE MODE NOWAIT");
+	if (pgw_buf_oom(&sql))
+		return pgw_err_oom(err);
+	for (attempt = 0;; attempt++) {
+		struct timespec ts;
+
+		error = pgw_pg_run(c, "SAVEPOINT pgward_lock", err);
+		if (!error)
+			error = pgw_pg_run(c, sql.ptr, err);
+		if (!error || strcmp(err->sqlstate, "55P03") != 0 ||
+		    attempt >= LOCK_RETRIES || pgw_interrupted())
+			break;
+		pgw_err_clear(err);
+		error = pgw_pg_run(c, "ROLLBACK TO SAVEPOINT pgward_lock", err);
+		if (error)
+			break;
+		ts.tv_sec = 0;
+		ts.tv_nsec = (100 + rand() % 200) * 1000000L * (attempt + 1);
+		while (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		nanosleep(&ts, NULL);
+	}
+	if (error && !strcmp(err->sqlstate, "55P03")) {
+		PGresult *res = NULL;
+		struct pgw_err e2 = PGW_ERR_INIT;
+
+		/* name who holds what we could not get */
+		pgw_pg_run(c, "ROLLBACK TO SAVEPOINT pgward_lock", &e2);
+		if (!pgw_pg_exec(&res, c,
+				 "SELECT l.relation::regclass::text, a.pid, a.application_name,"
+				 " left(a.query, 60) FROM pg_catalog.pg_locks l"
+				 " JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid"
+				 " WHERE l.mode = 'AccessExclusiveLock' AND l.locktype = 'relation'"
+				 " AND l.database = (SELECT oid FROM pg_catalog.pg_database"
+				 " WHERE datname = pg_catalog.current_database()) LIMIT 1",
+				 0, NULL, &e2) &&
+		    PQntuples(res) > 0)
+			pgw_err_detail(err, "table %s is locked by pid %s (%s): %s",
+				       PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
+				       PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3));
+		PQclear(res);
+		pgw_err_wrap(err, "cannot lock the tables to back up after %d tries",
+			     LOCK_RETRIES + 1);
+		pgw_err_hint(err, "a backup waits for no one; try again when the session above is done");
+	}
+	pgw_buf_release(&sql);
+	return error;
+}
+
+/* The psql script that restores an extracted archive without pgward. */
+static char *restore_script(const struct pgw_manifest_info *info,
+			    const struct pgw_catalog *cat,
+			    unsigned *parts_per_table)
+{
+	struct pgw_buf s = PGW_BUF_INIT;
+	const char *const *p;
+	size_t i;
+
+	pgw_buf_puts(&s,
+		     "-- restore.sql: restores this archive without pgward, into an\n"
+		     "-- empty database, in one transaction.  From the extracted archive:\n"
+		     "--   psql -X -d DATABASE -f restore.sql\n"
+		     "\\set ON_ERROR_STOP on\n"
+		     "BEGIN;\n");
+	for (p = info->settings; p && *p; p++) {
+		const char *eq = strchr(*p, '=');
+
+		if (eq)
+			pgw_buf_printf(&s, "SET %.*s = '%s';\n", (int)(eq - *p), *p, eq + 1);
+	}
+	pgw_buf_puts(&s, "\\i schema/pre-data.sql\n");
+	for (i = 0; i < cat->n_tables; i++) {
+		unsigned part;
+
+		for (part = 1; part <= parts_per_table[i]; part++) {
+			char name[512];
+			const char *q;
+
+			entry_name(name, sizeof(name), (unsigned)i + 1,
+				   &cat->tables[i], part);
+			pgw_buf_printf(&s, "\\copy %s", cat->tables[i].qualified);
+			if (cat->tables[i].columns && *cat->tables[i].columns)
+				pgw_buf_printf(&s, " (%s)", cat->tables[i].columns);
+			pgw_buf_puts(&s, " FROM '");
+			for (q = name; *q; q++) {
+				if (*q == '\'')
+					pgw_buf_putc(&s, '\'');
+				pgw_buf_putc(&s, *q);
+			}
+			pgw_buf_puts(&s, "'\n");
+		}
+	}
+	pgw_buf_puts(&s, "\\i schema/post-data.sql\nCOMMIT;\nANALYZE;\n");
+	return pgw_buf_detach(&s);
+}
+
+/* Where the archive goes: -o FILE, or <backup dir>/<db>-<UTC>.tar.zst. */
+static char *output_path(const struct pgw_config *cfg,
+			 const struct pgw_backup_opts *opts, const char *db,
+			 struct pgw_err *err)
+{
+	const char *dir = cfg->backup_dir ? cfg->backup_dir : "backups";
+	struct pgw_buf p = PGW_BUF_INIT;
+	char stamp[32];
+	time_t t = time(NULL);
+	struct tm tm;
+	const char *c;
+
+	if (opts->output)
+		return strdup(opts->output);
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		pgw_err_set(err, PGW_EIO, "cannot create backup dir '%s': %s",
+			    dir, strerror(errno));
+		return NULL;
+	}
+	gmtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	pgw_buf_printf(&p, "%s/", dir);
+	for (c = db; *c; c++)
+		pgw_buf_putc(&p, *c == '/' ? '_' : *c);
+	pgw_buf_printf(&p, "-%s.tar%s", stamp, opts->zstd_level ? ".zst" : "");
+	return pgw_buf_detach(&p);
+}
+
+static char *val(PGresult *res, int col)
+{
+	return PQgetisnull(res, 0, col) ? NULL : strdup(PQgetvalue(res, 0, col));
+}
+
+int pgw_backup(struct pgw_backup_report **out, const struct pgw_config *cfg,
+	       const struct pgw_backup_opts *opts, struct pgw_err *err)
+{
+	static const char *const settings[] = {
+		"DateStyle=ISO", "IntervalStyle=postgres", "extra_float_digits=3",
+		"client_encoding=UTF8", "standard_conforming_strings=on", NULL
+	};
+	struct backup b;
+	struct pgw_manifest_info info;
+	struct pgw_catalog_opts copts = { NULL, opts->allow_unsupported };
+	struct pgw_backup_report *rep = NULL;
+	struct pgw_catalog *cat = NULL;
+	struct pgw_history *hist = NULL;
+	PGresult *meta = NULL, *snap = NULL;
+	PGconn *c = NULL;
+	pthread_t *threads = NULL;
+	unsigned *parts = NULL;
+	const char **schemas = NULL, **omitted = NULL;
+	char *script = NULL, *path = NULL, vtext[32] = "", id[40], app[64];
+	char *m_created = NULL, *m_db = NULL, *m_enc = NULL, *m_coll = NULL,
+	     *m_ctype = NULL, *m_lsn = NULL;
+	int jobs = opts->jobs > 0 ? opts->jobs : 1, started = 0, i, error;
+	size_t k;
+
+	*out = NULL;
+	memset(&b, 0, sizeof(b));
+	memset(&info, 0, sizeof(info));
+	pthread_mutex_init(&b.mu, NULL);
+	b.cfg = cfg;
+	b.started = b.last_report = now_s();
+	pgw_pg_new_id(id);
+	snprintf(app, sizeof(app), "pgward:%s", id);
+	b.app = app;
+	error = pgw_pg_connect(&c, cfg->direct_url ? cfg->direct_url : cfg->database_url,
+			       app, err);
+	if (!error)
+		error = pgw_pg_pin_settings(c, err);
+	if (!error)
+		error = begin_snapshot_tx(c, err);
+	if (!error)
+		error = pgw_pg_exec(&snap, c, "SELECT pg_catalog.pg_export_snapshot()",
+				    0, NULL, err);
+	if (error)
+		goto done;
+	b.snapshot = PQgetvalue(snap, 0, 0);
+	b.host = PQhost(c);
+	b.port = PQport(c);
+	error = pgw_pg_exec(&meta, c,
+			    "SELECT pg_catalog.current_setting('server_version_num'),"
+			    " pg_catalog.current_database(),"
+			    " pg_catalog.pg_encoding_to_char(d.encoding), d.datcollate, d.datctype,"
+			    " CASE WHEN pg_catalog.pg_is_in_recovery()"
+			    "  THEN pg_catalog.pg_last_wal_replay_lsn()::text"
+			    "  ELSE pg_catalog.pg_current_wal_lsn()::text END,"
+			    " pg_catalog.to_char(pg_catalog.now() AT TIME ZONE 'UTC',"
+			    "  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+			    " FROM pg_catalog.pg_database d"
+			    " WHERE d.datname = pg_catalog.current_database()",
+			    0, NULL, err);
+	if (error)
+		goto done;
+	m_db = val(meta, 1);
+	m_enc = val(meta, 2);
+	m_coll = val(meta, 3);
+	m_ctype = val(meta, 4);
+	m_lsn = val(meta, 5);
+	m_created = val(meta, 6);
+	error = pgw_history_load(&hist, c, cfg->schema, false, err);
+	if (error)
+		goto done;
+	if (hist->n)
+		pgw_applied_vtext(vtext, &hist->v[hist->n - 1]);
+	error = pgw_catalog_read(&cat, c, &copts, err);
+	if (error)
+		goto done;
+	b.cat = cat;
+	error = lock_tables(c, cat, err);
+	if (error)
+		goto done;
+	b.tables = calloc(cat->n_tables + 1, sizeof(*b.tables));
+	b.parts = parts = calloc(cat->n_tables + 1, sizeof(*parts));
+	schemas = calloc(cat->n_schemas + 1, sizeof(*schemas));
+	omitted = calloc(cat->n_unsupported + 1, sizeof(*omitted));
+	path = output_path(cfg, opts, m_db ? m_db : "db", err);
+	if (!b.tables || !parts || !schemas || !omitted || !path) {
+		error = err->code ? err->code : pgw_err_oom(err);
+		goto done;
+	}
+	for (k = 0; k < cat->n_tables; k++) {
+		b.tables[k].seq = (unsigned)k + 1;
+		b.tables[k].schema = cat->tables[k].schema;
+		b.tables[k].name = cat->tables[k].name;
+		b.tables[k].columns = cat->tables[k].columns;
+	}
+	for (k = 0; k < cat->n_schemas; k++)
+		schemas[k] = cat->schemas[k];
+	for (k = 0; k < cat->n_unsupported; k++)
+		omitted[k] = cat->unsupported[k].identity;
+	error = pgw_archive_create(&b.w, path, opts->zstd_level, err);
+	if (!error)
+		error = pgw_archive_add(b.w, "schema/pre-data.sql", cat->pre_data,
+					strlen(cat->pre_data), NULL, -1, err);
+	if (error)
+		goto done;
+	pgw_log_notice("backup: %zu tables in %zu schemas to %s", cat->n_tables,
+		       cat->n_schemas, path);
+	threads = calloc((size_t)jobs, sizeof(*threads));
+	if (!threads) {
+		error = pgw_err_oom(err);
+		goto done;
+	}
+	for (i = 1; i < jobs; i++) {
+		if (pthread_create(&threads[i], NULL, reader_thread, &b) != 0)
+			break;
+		started++;
+	}
+	read_tables(&b, c, err);
+	for (i = 1; i <= started; i++)
+		pthread_join(threads[i], NULL);
+	if (b.failed) {
+		if (!err->code)
+			*err = b.err;
+		error = err->code;
+		goto done;
+	}
+	report_progress(&b, true);
+	info.schemas = schemas;
+	info.tables = b.tables;
+	info.n_tables = cat->n_tables;
+	info.created_at = m_created;
+	info.server_version_num = (int)strtol(PQgetvalue(meta, 0, 0), NULL, 10);
+	info.database = m_db;
+	info.encoding = m_enc;
+	info.collation = m_coll;
+	info.ctype = m_ctype;
+	info.schema_version = vtext[0] ? vtext : NULL;
+	info.wal_lsn = m_lsn;
+	info.extensions = (const char *const *)cat->extensions;
+	info.settings = settings;
+	info.omitted = omitted;
+	script = restore_script(&info, cat, parts);
+	if (!script) {
+		error = pgw_err_oom(err);
+		goto done;
+	}
+	error = pgw_archive_add(b.w, "schema/post-data.sql", cat->post_data,
+				strlen(cat->post_data), NULL, -1, err);
+	if (!error)
+		error = pgw_archive_add(b.w, "restore.sql", script, strlen(script),
+					NULL, -1, err);
+	if (error)
+		goto done;
+	rep = calloc(1, sizeof(*rep));
+	if (!rep) {
+		error = pgw_err_oom(err);
+		goto done;
+	}
+	error = pgw_archive_finish(b.w, &info, rep->sha256, err);
+	b.w = NULL;
+	if (error)
+		goto done;
+	/* the snapshot's transaction ends before anything else happens */
+	pgw_pg_run(c, "COMMIT", err);
+	{
+		struct stat sb;
+
+		if (stat(path, &sb) == 0)
+			rep->bytes = (unsigned long long)sb.st_size;
+	}
+	rep->path = path;
+	path = NULL;
+	rep->data_bytes = b.data_bytes;
+	rep->rows = b.rows;
+	rep->n_tables = cat->n_tables;
+	rep->seconds = now_s() - b.started;
+	*out = rep;
+	rep = NULL;
+done:
+	pgw_archive_abort(b.w);
+	pgw_backup_report_free(rep);
+	PQclear(snap);
+	PQclear(meta);
+	PQfinish(c);
+	pgw_catalog_free(cat);
+	pgw_history_free(hist);
+	free(b.tables);
+	free(parts);
+	free(schemas);
+	free(omitted);
+	free(threads);
+	free(script);
+	free(path);
+	free(m_created);
+	free(m_db);
+	free(m_enc);
+	free(m_coll);
+	free(m_ctype);
+	free(m_lsn);
+	pthread_mutex_destroy(&b.mu);
+	return error;
+}
