@@ -236,7 +236,7 @@ static void *reader_thread(void *arg)
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	error = pgw_pg_connect_at(&c, b->cfg->direct_url ? b->cfg->direct_url :
 							  b->cfg->database_url,
-				  b->host, b->port, b->app, &err);
+				  b->host, b->port, NULL, b->app, &err);
 	if (!error)
 		error = pgw_pg_pin_settings(c, &err);
 	if (!error)
@@ -418,7 +418,7 @@ int pgw_backup(struct pgw_backup_report **out, const struct pgw_config *cfg,
 	};
 	struct backup b;
 	struct pgw_manifest_info info;
-	struct pgw_catalog_opts copts = { NULL, opts->allow_unsupported };
+	struct pgw_catalog_opts copts = { NULL, opts->allow_unsupported, false };
 	struct pgw_backup_report *rep = NULL;
 	struct pgw_catalog *cat = NULL;
 	struct pgw_history *hist = NULL;

@@ -17,6 +17,8 @@
 struct pgw_catalog_opts {
 	const char *const *extra_schemas; /* NULL-terminated, or NULL */
 	bool allow_unsupported; /* record unsupported objects, don't fail */
+	bool only_listed; /* scope is extra_schemas alone (restore: exactly
+			   * the archive's schemas, those that exist) */
 };
 
 /* One table whose rows the archive carries. */

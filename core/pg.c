@@ -137,19 +137,19 @@ static void server_notice(void *arg, const char *message)
 int pgw_pg_connect(PGconn **out, const char *conninfo, const char *app_name,
 		   struct pgw_err *err)
 {
-	return pgw_pg_connect_at(out, conninfo, NULL, NULL, app_name, err);
+	return pgw_pg_connect_at(out, conninfo, NULL, NULL, NULL, app_name, err);
 }
 
 int pgw_pg_connect_at(PGconn **out, const char *conninfo, const char *host,
-		      const char *port, const char *app_name,
-		      struct pgw_err *err)
+		      const char *port, const char *dbname,
+		      const char *app_name, struct pgw_err *err)
 {
 	const char *keys[] = { "dbname",	     "application_name",
 			       "keepalives",	     "keepalives_idle",
 			       "keepalives_interval", "keepalives_count",
 			       "client_encoding",    "connect_timeout",
 			       "host",		     "port",
-			       NULL };
+			       "dbname",	     NULL };
 	const char *vals[] = { conninfo && *conninfo ? conninfo : NULL,
 			       app_name,
 			       "1",
@@ -160,6 +160,7 @@ int pgw_pg_connect_at(PGconn **out, const char *conninfo, const char *host,
 			       getenv("PGCONNECT_TIMEOUT") ? NULL : "10",
 			       host,
 			       port,
+			       dbname,
 			       NULL };
 	PGconn *c;
 	char *shown;

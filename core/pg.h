@@ -13,12 +13,12 @@
  * (PQfinish). */
 int pgw_pg_connect(PGconn **out, const char *conninfo, const char *app_name,
 		   struct pgw_err *err);
-/* pgw_pg_connect, but to `host` and `port` (NULL: as conninfo says):
- * parallel readers connect where the leader is, even with a multi-host
- * connection string. */
+/* pgw_pg_connect, but to `host`, `port` and `dbname` (NULL: as conninfo
+ * says): parallel readers connect where the leader is, even with a
+ * multi-host connection string; restore --into picks the database. */
 int pgw_pg_connect_at(PGconn **out, const char *conninfo, const char *host,
-		      const char *port, const char *app_name,
-		      struct pgw_err *err);
+		      const char *port, const char *dbname,
+		      const char *app_name, struct pgw_err *err);
 /* Session settings (DateStyle, timeouts, ...); run after the pooling test
  * so nothing leaks into a pooler's shared backends. */
 int pgw_pg_pin_settings(PGconn *c, struct pgw_err *err);
