@@ -350,6 +350,16 @@ static char *restore_script(const struct pgw_manifest_info *info,
 		if (eq)
 			pgw_buf_printf(&s, "SET %.*s = '%s';\n", (int)(eq - *p), *p, eq + 1);
 	}
+	/* extensions are prerequisites: created when missing */
+	for (p = info->extensions; p && *p; p++) {
+		const char *sp = strchr(*p, ' ');
+
+		pgw_buf_printf(&s, "CREATE EXTENSION IF NOT EXISTS \"%.*s\"",
+			       (int)(sp ? (size_t)(sp - *p) : strlen(*p)), *p);
+		if (sp)
+			pgw_buf_printf(&s, " VERSION '%s'", sp + 1);
+		pgw_buf_puts(&s, ";\n");
+	}
 	pgw_buf_puts(&s, "\\i schema/pre-data.sql\n");
 	for (i = 0; i < cat->n_tables; i++) {
 		unsigned part;

@@ -327,6 +327,22 @@ int pgw_backup(struct pgw_backup_report **out, const struct pgw_config *cfg,
 	       const struct pgw_backup_opts *opts, struct pgw_err *err);
 void pgw_backup_report_free(struct pgw_backup_report *r);
 
+/* Restore an archive: checked whole first, then one transaction. */
+struct pgw_restore_opts {
+	const char *path;
+	const char *into; /* restore into this database (name differs) */
+	bool no_owner;    /* leave ownership to the restoring role */
+};
+struct pgw_restore_report {
+	char *database;
+	size_t n_tables;
+	long long rows;
+	double seconds;
+};
+int pgw_restore(struct pgw_restore_report **out, const struct pgw_config *cfg,
+		const struct pgw_restore_opts *opts, struct pgw_err *err);
+void pgw_restore_report_free(struct pgw_restore_report *r);
+
 /* Ask the run in progress to stop: the running statement is cancelled,
  * its transaction rolls back, nothing new starts, and the operation
  * returns PGW_EFAILED.  Returns false when nothing is running that needs

@@ -1,0 +1,465 @@
+/* restore.c - pgward restore: every checksum checked before the database
+ * is touched, then one transaction that drops the archive's objects one by
+ * one (never a schema or an extension), replays the schema, loads the
+ * rows (checked again as they stream), and never moves a sequence back. */
+#include "pgward.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "archive.h"
+#include "catalog.h"
+#include "interrupt.h"
+#include "pg.h"
+#include "sqlparse.h"
+
+#define LOAD_CHUNK (256u * 1024)
+
+void pgw_restore_report_free(struct pgw_restore_report *r)
+{
+	if (!r)
+		return;
+	free(r->database);
+	free(r);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Extensions are prerequisites: the same version must be there, or the
+ * database must be empty so that creating them changes nothing else. */
+static int check_extensions(PGconn *c, const struct pgw_manifest *m,
+			    struct pgw_buf *create, struct pgw_err *err)
+{
+	PGresult *res = NULL;
+	bool empty;
+	char **e;
+	int error;
+
+	error = pgw_pg_exec(&res, c,
+			    "SELECT NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c"
+			    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+			    " WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')"
+			    " AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%')",
+			    0, NULL, err);
+	if (error)
+		return error;
+	empty = !strcmp(PQgetvalue(res, 0, 0), "t");
+	PQclear(res);
+	for (e = m->extensions; e && *e; e++) {
+		const char *sp = strchr(*e, ' ');
+		char name[256];
+		const char *params[1] = { name };
+
+		snprintf(name, sizeof(name), "%.*s",
+			 (int)(sp ? (size_t)(sp - *e) : strlen(*e)), *e);
+		res = NULL;
+		error = pgw_pg_exec(&res, c,
+				    "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = $1",
+				    1, params, err);
+		if (error)
+			return error;
+		if (PQntuples(res) && sp && strcmp(PQgetvalue(res, 0, 0), sp + 1)) {
+			pgw_err_set(err, PGW_EINVAL,
+				    "extension '%s' is at version %s here, the archive needs %s",
+				    name, PQgetvalue(res, 0, 0), sp + 1);
+			pgw_err_hint(err, "ALTER EXTENSION %s UPDATE TO '%s' first, or restore into an empty database",
+				     name, sp + 1);
+			PQclear(res);
+			return err->code;
+		}
+		if (!PQntuples(res)) {
+			char *q;
+
+			PQclear(res);
+			if (!empty) {
+				pgw_err_set(err, PGW_EINVAL,
+					    "extension '%s' is missing and the database is not empty",
+					    name);
+				pgw_err_hint(err, "CREATE EXTENSION %s first (it is a prerequisite), or restore into an empty database with --into",
+					     name);
+				return err->code;
+			}
+			q = pgw_pg_ident(c, name, err);
+			if (!q)
+				return err->code;
+			pgw_buf_printf(create, "CREATE EXTENSION IF NOT EXISTS %s", q);
+			PQfreemem(q);
+			if (sp) {
+				q = PQescapeLiteral(c, sp + 1, strlen(sp + 1));
+				pgw_buf_printf(create, " VERSION %s", q ? q : "''");
+				PQfreemem(q);
+			}
+			pgw_buf_puts(create, ";\n");
+			continue;
+		}
+		PQclear(res);
+	}
+	return 0;
+}
+
+/* A text[] literal from a NULL-terminated list, for $1::text[]. */
+static void text_array(struct pgw_buf *out, char **v)
+{
+	const char *p;
+
+	pgw_buf_putc(out, '{');
+	for (; v && *v; v++) {
+		pgw_buf_putc(out, '"');
+		for (p = *v; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				pgw_buf_putc(out, '\\');
+			pgw_buf_putc(out, *p);
+		}
+		pgw_buf_putc(out, '"');
+		if (v[1])
+			pgw_buf_putc(out, ',');
+	}
+	pgw_buf_putc(out, '}');
+}
+
+/* Count the locks the transaction takes against the server's budget
+ * (max_locks_per_transaction x (max_connections + max_prepared_xacts)):
+ * atomic mode is refused up front rather than failing half-way. */
+static int check_lock_budget(PGconn *c, const struct pgw_manifest *m,
+			     const struct pgw_catalog *live,
+			     struct pgw_err *err)
+{
+	PGresult *res = NULL;
+	long long budget, need;
+	int error;
+
+	error = pgw_pg_exec(&res, c,
+			    "SELECT pg_catalog.current_setting('max_locks_per_transaction')::bigint"
+			    " * (pg_catalog.current_setting('max_connections')::bigint"
+			    " + pg_catalog.current_setting('max_prepared_transactions')::bigint)",
+			    0, NULL, err);
+	if (error)
+		return error;
+	budget = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	/* each dropped object, and each table restored with its TOAST
+	 * table and a few indexes */
+	need = (long long)live->n_objects + 4 * (long long)m->n_tables + 16;
+	if (need > budget) {
+		pgw_err_set(err, PGW_EINVAL,
+			    "the restore needs about %lld locks in one transaction; the server's lock table holds %lld",
+			    need, budget);
+		pgw_err_hint(err, "raise max_locks_per_transaction (a restart is needed), then restore again; nothing was changed");
+		return err->code;
+	}
+	return 0;
+}
+
+/* Run statement by statement, skipping ALTER ... OWNER TO with no_owner;
+ * a role that cannot be set is bad input, with the way out named. */
+static int replay(PGconn *c, const char *sql, const char *what, bool no_owner,
+		  struct pgw_err *err)
+{
+	struct pgw_stmt *stmts = NULL;
+	size_t n = 0, i;
+	int error;
+
+	if (!no_owner) {
+		error = pgw_pg_run(c, sql, err);
+	} else {
+		error = pgw_sql_split(&stmts, &n, sql, 1, what, err);
+		for (i = 0; !error && i < n; i++) {
+			const char *s = stmts[i].sql;
+
+			if (!strncasecmp(s, "ALTER ", 6) && strstr(s, " OWNER TO "))
+				continue;
+			error = pgw_pg_run(c, s, err);
+		}
+		pgw_stmts_free(stmts, n);
+	}
+	if (error && (!strcmp(err->sqlstate, "42704") || !strcmp(err->sqlstate, "42501"))) {
+		err->code = PGW_EINVAL;
+		pgw_err_hint(err, "the archive's owners must exist and be settable by this role; --no-owner restores everything owned by the restoring role");
+	}
+	if (error)
+		pgw_err_wrap(err, "replaying %s", what);
+	return error;
+}
+
+/* The table number of a data entry: "data/NNNN...." (the layout fixes
+ * it; the rest of the name is never used). */
+static unsigned entry_seq(const char *name)
+{
+	if (strncmp(name, "data/", 5) != 0)
+		return 0;
+	return (unsigned)strtoul(name + 5, NULL, 10);
+}
+
+static int load_entry(PGconn *c, struct pgw_archive_reader *r,
+		      const struct pgw_manifest_table *t, char *chunk,
+		      struct pgw_err *err)
+{
+	struct pgw_buf sql = PGW_BUF_INIT;
+	char *qs = pgw_pg_ident(c, t->schema, err), *qn = NULL;
+	PGresult *res;
+	int error = 0;
+
+	if (qs)
+		qn = pgw_pg_ident(c, t->name, err);
+	if (!qs || !qn) {
+		PQfreemem(qs);
+		return err->code;
+	}
+	pgw_buf_printf(&sql, "COPY %s.%s", qs, qn);
+	if (t->columns && *t->columns)
+		pgw_buf_printf(&sql, " (%s)", t->columns);
+	pgw_buf_puts(&sql, " FROM STDIN");
+	PQfreemem(qs);
+	PQfreemem(qn);
+	res = PQexec(c, sql.ptr);
+	pgw_buf_release(&sql);
+	if (PQresultStatus(res) != PGRES_COPY_IN) {
+		error = pgw_pg_error(err, c, res);
+		PQclear(res);
+		return error;
+	}
+	PQclear(res);
+	for (;;) {
+		size_t got = 0;
+
+		error = pgw_archive_read(r, chunk, LOAD_CHUNK, &got, err);
+		if (error || !got || pgw_interrupted())
+			break;
+		if (PQputCopyData(c, chunk, (int)got) != 1) {
+			error = pgw_pg_error(err, c, NULL);
+			break;
+		}
+	}
+	if (!error && pgw_interrupted())
+		error = pgw_err_set(err, PGW_EFAILED, "interrupted by a signal");
+	/* a checksum failure aborts the COPY: nothing of it stays */
+	PQputCopyEnd(c, error ? "pgward: archive entry failed its check" : NULL);
+	while ((res = PQgetResult(c))) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && !error)
+			error = pgw_pg_error(err, c, res);
+		PQclear(res);
+	}
+	return error;
+}
+
+int pgw_restore(struct pgw_restore_report **out, const struct pgw_config *cfg,
+		const struct pgw_restore_opts *opts, struct pgw_err *err)
+{
+	struct pgw_manifest *m = NULL;
+	struct pgw_catalog *live = NULL;
+	struct pgw_archive_reader *r = NULL;
+	struct pgw_restore_report *rep = NULL;
+	struct pgw_buf sql = PGW_BUF_INIT, arr = PGW_BUF_INIT, ext = PGW_BUF_INIT;
+	PGresult *res = NULL, *seqs = NULL;
+	PGconn *c = NULL;
+	char *outside = NULL, *chunk = NULL, id[40], app[64];
+	const struct pgw_archive_entry *e;
+	double t0 = now_s();
+	size_t i;
+	int error;
+
+	*out = NULL;
+	pgw_pg_new_id(id);
+	snprintf(app, sizeof(app), "pgward:%s", id);
+	/* 1. every checksum, before the database is touched */
+	error = pgw_archive_verify(&m, opts->path, err);
+	if (error)
+		goto done;
+	error = pgw_pg_connect_at(&c, cfg->direct_url ? cfg->direct_url : cfg->database_url,
+				  NULL, NULL, opts->into, app, err);
+	if (!error)
+		error = pgw_pg_pin_settings(c, err);
+	if (error)
+		goto done;
+	if (!opts->into && m->database && strcmp(PQdb(c), m->database) != 0) {
+		error = pgw_err_set(err, PGW_EINVAL,
+				    "the archive is of database '%s'; this is '%s'",
+				    m->database, PQdb(c));
+		pgw_err_hint(err, "to restore it here on purpose, pass --into %s", PQdb(c));
+		goto done;
+	}
+	error = check_extensions(c, m, &ext, err);
+	if (error)
+		goto done;
+	error = pgw_pg_run(c, "BEGIN", err);
+	if (!error) {
+		pgw_buf_printf(&sql, "SET LOCAL lock_timeout = %d", cfg->lock_timeout_ms);
+		error = pgw_pg_run(c, sql.ptr, err);
+		pgw_buf_reset(&sql);
+	}
+	if (error)
+		goto done;
+	/* 2. what exists now, in exactly the archive's schemas */
+	{
+		struct pgw_catalog_opts co = { (const char *const *)m->schemas, true, true };
+
+		error = pgw_catalog_read(&live, c, &co, err);
+	}
+	if (!error)
+		error = check_lock_budget(c, m, live, err);
+	if (!error)
+		error = pgw_catalog_outside_dependents(&outside, c, live, err);
+	if (!error && outside) {
+		error = pgw_err_set(err, PGW_EINVAL,
+				    "objects outside the archive depend on what it restores: %s",
+				    outside);
+		pgw_err_hint(err, "drop or change them first (a restore never drops what it does not restore); nothing was changed");
+	}
+	if (error)
+		goto rollback;
+	/* sequences are never moved backward: remember where they are */
+	text_array(&arr, m->schemas);
+	{
+		const char *params[1] = { arr.ptr };
+
+		error = pgw_pg_exec(&seqs, c,
+				    "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname),"
+				    " pg_catalog.pg_sequence_last_value(c.oid)"
+				    " FROM pg_catalog.pg_class c"
+				    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+				    " WHERE c.relkind = 'S' AND n.nspname = ANY ($1::text[])",
+				    1, params, err);
+	}
+	if (error)
+		goto rollback;
+	/* 3. drop, one object at a time, never a schema or an extension */
+	for (i = 0; i < live->n_objects; i++) {
+		error = pgw_pg_run(c, live->objects[i].drop_sql, err);
+		if (error) {
+			pgw_err_wrap(err, "dropping %s %s", live->objects[i].kind,
+				     live->objects[i].identity);
+			goto rollback;
+		}
+	}
+	if (ext.len) {
+		error = pgw_pg_run(c, ext.ptr, err);
+		if (error)
+			goto rollback;
+	}
+	pgw_log_notice("restore: dropped %zu objects; loading %zu tables",
+		       live->n_objects, m->n_tables);
+	/* 4. schema, data (checked again as it streams), post-data */
+	error = pgw_archive_open(&r, opts->path, m, err);
+	chunk = malloc(LOAD_CHUNK);
+	if (!error && !chunk)
+		error = pgw_err_oom(err);
+	rep = calloc(1, sizeof(*rep));
+	if (!error && !rep)
+		error = pgw_err_oom(err);
+	while (!error) {
+		int more = pgw_archive_next(r, &e, err);
+		unsigned seq;
+
+		if (more <= 0) {
+			error = more < 0 ? err->code : 0;
+			break;
+		}
+		if (!strcmp(e->name, "schema/pre-data.sql") ||
+		    !strcmp(e->name, "schema/post-data.sql")) {
+			struct pgw_buf text = PGW_BUF_INIT;
+			size_t got;
+
+			do {
+				got = 0;
+				error = pgw_archive_read(r, chunk, LOAD_CHUNK, &got, err);
+				pgw_buf_put(&text, chunk, got);
+			} while (!error && got);
+			if (!error && pgw_buf_oom(&text))
+				error = pgw_err_oom(err);
+			if (!error)
+				error = replay(c, text.ptr, e->name, opts->no_owner, err);
+			pgw_buf_release(&text);
+			continue;
+		}
+		seq = entry_seq(e->name);
+		if (!seq)
+			continue; /* restore.sql: for psql users */
+		for (i = 0; i < m->n_tables && m->tables[i].seq != seq; i++)
+			;
+		if (i == m->n_tables) {
+			error = pgw_err_set(err, PGW_EINVAL,
+					    "archive entry '%s' belongs to no table of the manifest",
+					    e->name);
+			break;
+		}
+		error = load_entry(c, r, &m->tables[i], chunk, err);
+		if (error)
+			pgw_err_wrap(err, "loading %s.%s from '%s'",
+				     m->tables[i].schema, m->tables[i].name, e->name);
+		else
+			rep->rows += e->rows;
+	}
+	if (error)
+		goto rollback;
+	/* 5. sequences: forward only */
+	for (i = 0; seqs && i < (size_t)PQntuples(seqs); i++) {
+		const char *params[2] = { PQgetvalue(seqs, (int)i, 0),
+					  PQgetvalue(seqs, (int)i, 1) };
+
+		if (PQgetisnull(seqs, (int)i, 1))
+			continue;
+		res = NULL;
+		error = pgw_pg_exec(&res, c,
+				    "SELECT pg_catalog.setval(c.oid, $2::bigint)"
+				    " FROM pg_catalog.pg_class c"
+				    " WHERE c.oid = pg_catalog.to_regclass($1)"
+				    " AND coalesce(pg_catalog.pg_sequence_last_value(c.oid), 0) < $2::bigint",
+				    2, params, err);
+		PQclear(res);
+		if (error)
+			goto rollback;
+	}
+	if (pgw_interrupted()) {
+		error = pgw_err_set(err, PGW_EFAILED, "interrupted by a signal");
+		goto rollback;
+	}
+	error = pgw_pg_run(c, "COMMIT", err);
+	if (error)
+		goto done;
+	/* fresh statistics for the planner */
+	for (i = 0; i < m->n_tables; i++) {
+		char *qs = pgw_pg_ident(c, m->tables[i].schema, err);
+		char *qn = qs ? pgw_pg_ident(c, m->tables[i].name, err) : NULL;
+		struct pgw_err ignored = PGW_ERR_INIT;
+
+		if (qs && qn) {
+			pgw_buf_reset(&sql);
+			pgw_buf_printf(&sql, "ANALYZE %s.%s", qs, qn);
+			pgw_pg_run(c, sql.ptr, &ignored);
+		}
+		PQfreemem(qs);
+		PQfreemem(qn);
+	}
+	pgw_err_clear(err);
+	rep->database = strdup(PQdb(c));
+	rep->n_tables = m->n_tables;
+	rep->seconds = now_s() - t0;
+	*out = rep;
+	rep = NULL;
+	goto done;
+rollback:
+	PQclear(PQexec(c, "ROLLBACK"));
+	if (err->code == PGW_EPG)
+		err->code = PGW_EFAILED;
+done:
+	pgw_archive_close(r);
+	pgw_restore_report_free(rep);
+	pgw_catalog_free(live);
+	pgw_manifest_free(m);
+	PQclear(seqs);
+	PQfinish(c);
+	free(outside);
+	free(chunk);
+	pgw_buf_release(&sql);
+	pgw_buf_release(&arr);
+	pgw_buf_release(&ext);
+	return error;
+}
