@@ -40,6 +40,7 @@ static const char global_help[] =
 	"  --max-lock-hold SEC       longest exclusive lock hold (10)\n"
 	"  --concurrent-timeout SEC  concurrent index build limit (3600)\n"
 	"  --wait SEC                wait for the deploy lock (0)\n"
+	"  --backup-dir DIR          where backups go (./backups)\n"
 	"  --json                    one JSON document on stdout\n"
 	"  -q, -v                    quieter, more verbose\n"
 	"  --version, --help\n";
@@ -153,6 +154,8 @@ static const struct global_opt global_opts[] = {
 	{ "--max-lock-hold", "migrations.max_lock_hold" },
 	{ "--concurrent-timeout", "migrations.concurrent_timeout" },
 	{ "--wait", "deploy.wait" },
+	{ "--backup-dir", "backup.dir" },
+	{ "--backup-target", "backup.target" },
 	{ "-C", "" },
 };
 

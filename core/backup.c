@@ -3,6 +3,7 @@
  * more readers sharing the snapshot. */
 #include "pgward.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "archive.h"
 #include "catalog.h"
@@ -414,6 +416,96 @@ static char *output_path(const struct pgw_config *cfg,
 	return pgw_buf_detach(&p);
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Does an unfinished deploy's journal row refer to this archive?  (The
+ * journal may not exist yet: then nothing does.) */
+static bool in_use(PGconn *c, const char *path)
+{
+	const char *params[1] = { path };
+	struct pgw_err e = PGW_ERR_INIT;
+	PGresult *res = NULL;
+	bool used;
+
+	if (pgw_pg_exec(&res, c,
+			"SELECT pg_catalog.to_regclass('pgward_journal.deploys') IS NOT NULL",
+			0, NULL, &e) ||
+	    strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+		PQclear(res);
+		return false;
+	}
+	PQclear(res);
+	res = NULL;
+	/* when in doubt, keep it */
+	if (pgw_pg_exec(&res, c,
+			"SELECT EXISTS (SELECT 1 FROM pgward_journal.deploys"
+			" WHERE finished_at IS NULL AND backup_uri LIKE '%' || $1)",
+			1, params, &e))
+		return true;
+	used = !strcmp(PQgetvalue(res, 0, 0), "t");
+	PQclear(res);
+	return used;
+}
+
+/* [backup] keep: the newest N archives of this database in the backup
+ * dir stay; older ones go, never the newest and never one an unfinished
+ * deploy refers to. */
+static void prune(PGconn *c, const struct pgw_config *cfg, const char *db,
+		  const char *written)
+{
+	const char *dir = cfg->backup_dir ? cfg->backup_dir : "backups";
+	long keep = cfg->backup_keep ? strtol(cfg->backup_keep, NULL, 10) : 10;
+	char **names = NULL;
+	size_t n = 0, cap = 0, i, dlen = strlen(db);
+	struct dirent *de;
+	DIR *d;
+
+	if (keep < 1)
+		keep = 1;
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		const char *nm = de->d_name;
+		char **bigger;
+
+		/* <db>-YYYYmmddTHHMMSSZ.tar[.zst], as output_path() names them */
+		if (strncmp(nm, db, dlen) != 0 || nm[dlen] != '-' ||
+		    strlen(nm + dlen + 1) < 20 || nm[dlen + 9] != 'T' ||
+		    (strcmp(nm + dlen + 17, ".tar") && strcmp(nm + dlen + 17, ".tar.zst")))
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			bigger = realloc(names, cap * sizeof(*names));
+			if (!bigger)
+				break;
+			names = bigger;
+		}
+		names[n] = strdup(nm);
+		if (names[n])
+			n++;
+	}
+	closedir(d);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_str);
+	for (i = 0; n > (size_t)keep && i < n - (size_t)keep; i++) {
+		char path[4096];
+
+		if (snprintf(path, sizeof(path), "%s/%s", dir, names[i]) >= (int)sizeof(path) ||
+		    !strcmp(path, written) || in_use(c, names[i]))
+			continue;
+		if (unlink(path) == 0)
+			pgw_log_info("backup: removed old archive %s ([backup] keep = %ld)",
+				     path, keep);
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
 static char *val(PGresult *res, int col)
 {
 	return PQgetisnull(res, 0, col) ? NULL : strdup(PQgetvalue(res, 0, col));
@@ -444,6 +536,15 @@ int pgw_backup(struct pgw_backup_report **out, const struct pgw_config *cfg,
 	size_t k;
 
 	*out = NULL;
+	if (cfg->backup_keep) {
+		char *end;
+		long keep = strtol(cfg->backup_keep, &end, 10);
+
+		if (*end || end == cfg->backup_keep || keep < 1)
+			return pgw_err_set(err, PGW_EINVAL,
+					   "[backup] keep must be a whole number >= 1, not '%s'",
+					   cfg->backup_keep);
+	}
 	memset(&b, 0, sizeof(b));
 	memset(&info, 0, sizeof(info));
 	pthread_mutex_init(&b.mu, NULL);
@@ -582,6 +683,8 @@ int pgw_backup(struct pgw_backup_report **out, const struct pgw_config *cfg,
 		goto done;
 	/* the snapshot's transaction ends before anything else happens */
 	pgw_pg_run(c, "COMMIT", err);
+	if (!opts->output)
+		prune(c, cfg, m_db ? m_db : "db", path);
 	{
 		struct stat sb;
 
