@@ -5,12 +5,15 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,6 +59,7 @@ void pgw_backup_report_free(struct pgw_backup_report *r)
 	if (!r)
 		return;
 	free(r->path);
+	free(r->uri);
 	free(r);
 }
 
@@ -506,6 +510,92 @@ static void prune(PGconn *c, const struct pgw_config *cfg, const char *db,
 	free(names);
 }
 
+/* --backup-target command:CMD.  CMD (run by /bin/sh) gets the archive on
+ * stdin and PGWARD_ARCHIVE_NAME / PGWARD_ARCHIVE_SHA256 in its
+ * environment; it must exit 0 and print, as its last line, the SHA-256 of
+ * the copy it stored, read back, and the copy's URI: "<sha256> <uri>".
+ * Anything else fails the backup. */
+static int upload(char **uri, const char *path, const char *sha,
+		  const char *target, struct pgw_err *err)
+{
+	const char *cmd = target + 8;
+	char out[65536], name_env[4200], sha_env[128];
+	char *argv[] = { (char *)"sh", (char *)"-c", (char *)cmd, NULL };
+	const char *base = strrchr(path, '/');
+	posix_spawn_file_actions_t fa;
+	extern char **environ;
+	char **envp = NULL;
+	size_t n = 0, envn = 0, i;
+	int pipefd[2], in, status = 0, rc;
+	ssize_t got;
+	pid_t pid;
+	char *line, *sp;
+
+	*uri = NULL;
+	if (strncmp(target, "command:", 8) != 0 || !cmd[0])
+		return pgw_err_set(err, PGW_EINVAL,
+				   "--backup-target '%s': only command:CMD is known", target);
+	in = open(path, O_RDONLY | O_CLOEXEC);
+	if (in < 0 || pipe(pipefd) != 0) {
+		if (in >= 0)
+			close(in);
+		return pgw_err_set(err, PGW_EIO, "cannot start the upload: %s", strerror(errno));
+	}
+	snprintf(name_env, sizeof(name_env), "PGWARD_ARCHIVE_NAME=%s", base ? base + 1 : path);
+	snprintf(sha_env, sizeof(sha_env), "PGWARD_ARCHIVE_SHA256=%s", sha);
+	while (environ[envn])
+		envn++;
+	envp = calloc(envn + 3, sizeof(*envp));
+	if (!envp) {
+		close(in);
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return pgw_err_oom(err);
+	}
+	for (i = 0; i < envn; i++)
+		envp[i] = environ[i];
+	envp[envn] = name_env;
+	envp[envn + 1] = sha_env;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in, 0);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+	posix_spawn_file_actions_addclose(&fa, pipefd[0]);
+	rc = posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	free(envp);
+	close(in);
+	close(pipefd[1]);
+	if (rc != 0) {
+		close(pipefd[0]);
+		return pgw_err_set(err, PGW_EIO, "cannot run the backup target command: %s",
+				   strerror(rc));
+	}
+	while ((got = read(pipefd[0], out + n, sizeof(out) - 1 - n)) > 0)
+		if ((n += (size_t)got) == sizeof(out) - 1)
+			n = 0; /* keep the tail: the last line matters */
+	close(pipefd[0]);
+	out[n] = '\0';
+	waitpid(pid, &status, 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return pgw_err_set(err, PGW_EIO,
+				   "the backup target command failed (exit %d); the archive stays at %s",
+				   WIFEXITED(status) ? WEXITSTATUS(status) : -1, path);
+	while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
+		out[--n] = '\0';
+	line = strrchr(out, '\n');
+	line = line ? line + 1 : out;
+	sp = strchr(line, ' ');
+	if (!sp || (size_t)(sp - line) != 64 || strncmp(line, sha, 64) != 0) {
+		pgw_err_set(err, PGW_EIO,
+			    "the backup target did not confirm the archive: its read-back checksum '%.64s' is not %s",
+			    line, sha);
+		pgw_err_hint(err, "the command must print \"<sha256 of the stored copy> <uri>\" as its last line");
+		return err->code;
+	}
+	*uri = strdup(sp + 1);
+	return *uri ? 0 : pgw_err_oom(err);
+}
+
 static char *val(PGresult *res, int col)
 {
 	return PQgetisnull(res, 0, col) ? NULL : strdup(PQgetvalue(res, 0, col));
@@ -683,6 +773,12 @@ int pgw_backup(struct pgw_backup_report **out, const struct pgw_config *cfg,
 		goto done;
 	/* the snapshot's transaction ends before anything else happens */
 	pgw_pg_run(c, "COMMIT", err);
+	if (cfg->backup_target) {
+		error = upload(&rep->uri, path, rep->sha256, cfg->backup_target, err);
+		if (error)
+			goto done;
+		pgw_log_notice("backup: stored at %s", rep->uri);
+	}
 	if (!opts->output)
 		prune(c, cfg, m_db ? m_db : "db", path);
 	{

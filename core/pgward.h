@@ -316,6 +316,7 @@ struct pgw_backup_opts {
 
 struct pgw_backup_report {
 	char *path;              /* the archive written */
+	char *uri;               /* where --backup-target put it, or NULL */
 	char sha256[65];         /* of the whole file */
 	unsigned long long bytes; /* archive size */
 	unsigned long long data_bytes; /* COPY text, uncompressed */
