@@ -54,6 +54,9 @@ int cmd_down(int argc, char **argv, struct cmd_globals *g);
 int cmd_history(int argc, char **argv, struct cmd_globals *g);
 int cmd_baseline(int argc, char **argv, struct cmd_globals *g);
 
+/* progress.c: draw progress on stderr (nothing with -q). */
+void cmd_progress_install(int verbosity);
+
 /* run_report.c: the plan and outcome of up/down, human or JSON. */
 void cmd_print_run(const struct pgw_run *run, bool dry, bool json,
 		   int error);

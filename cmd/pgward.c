@@ -287,6 +287,7 @@ int main(int argc, char **argv)
 			 g.verbosity == 1 ? PGW_LOG_INFO :
 					    PGW_LOG_DEBUG);
 	catch_signals();
+	cmd_progress_install(g.verbosity);
 	pgw_config_init(&g.cfg);
 	if (pgw_config_load(&g.cfg, config_path, &err)) {
 		rc = cmd_report(&err);

@@ -132,6 +132,7 @@ static int copy_table(struct backup *b, PGconn *c, unsigned seq,
 	struct pgw_buf sql = PGW_BUF_INIT;
 	unsigned part = 1;
 	long long rows = 0;
+	double t0 = now_s();
 	PGresult *res;
 	char *row;
 	int n, error = 0;
@@ -154,7 +155,20 @@ static int copy_table(struct backup *b, PGconn *c, unsigned seq,
 		return err->code;
 	}
 	PQclear(res);
+	{
+		struct pgw_progress pr = { "backup", t->qualified, 0, t->est_rows,
+					   0, 0, false };
+
+		pgw_progress_report(&pr);
+	}
 	while ((n = PQgetCopyData(c, &row, 0)) > 0) {
+		if (((rows + 1) & 8191) == 0) {
+			struct pgw_progress pr = { "backup", t->qualified,
+						   (double)(b->tables[seq - 1].rows + rows),
+						   t->est_rows, 0, now_s() - t0, false };
+
+			pgw_progress_report(&pr);
+		}
 		if (buf->len && buf->len + (size_t)n > PGW_ARCHIVE_PART_SIZE) {
 			error = flush_part(b, seq, part++, buf, rows, err);
 			rows = 0;
@@ -182,11 +196,16 @@ static int copy_table(struct backup *b, PGconn *c, unsigned seq,
 	if (!error && buf->len)
 		error = flush_part(b, seq, part, buf, rows, err);
 	if (!error) {
+		struct pgw_progress pr = { "backup", t->qualified, 0, t->est_rows,
+					   0, now_s() - t0, true };
+
 		pthread_mutex_lock(&b->mu);
+		pr.done = (double)b->tables[seq - 1].rows;
 		b->tables_done++;
 		pgw_log_info("backup: %s: %lld rows", t->qualified,
 			     b->tables[seq - 1].rows);
 		pthread_mutex_unlock(&b->mu);
+		pgw_progress_report(&pr);
 	}
 	return error;
 }

@@ -1,4 +1,5 @@
-/* log.c - the one way core reports progress: a sink the caller installs. */
+/* log.c - the one way core reports: log and progress sinks the caller
+ * installs. */
 #include "pgward.h"
 
 #include <stdio.h>
@@ -25,4 +26,19 @@ void pgw_log(enum pgw_log_level level, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	sink(level, msg, sink_payload);
+}
+
+static pgw_progress_fn progress_sink;
+static void *progress_payload;
+
+void pgw_progress_set_sink(pgw_progress_fn fn, void *payload)
+{
+	progress_sink = fn;
+	progress_payload = payload;
+}
+
+void pgw_progress_report(const struct pgw_progress *p)
+{
+	if (progress_sink)
+		progress_sink(p, progress_payload);
 }

@@ -101,6 +101,22 @@ void pgw_log(enum pgw_log_level level, const char *fmt, ...) PGW_PRINTF(2, 3);
 #define pgw_log_notice(...) pgw_log(PGW_LOG_NOTICE, __VA_ARGS__)
 #define pgw_log_warn(...) pgw_log(PGW_LOG_WARN, __VA_ARGS__)
 
+/* Progress of long work (backup, restore, index builds): core reports,
+ * the caller draws (a bar on a terminal, a line now and then in a log).
+ * The sink may be called from several threads at once. */
+struct pgw_progress {
+	const char *task;  /* "backup", "restore", "index" */
+	const char *item;  /* the table or index */
+	double done;       /* rows (or percent for "index") so far */
+	double total;      /* estimate; <= 0 when unknown */
+	unsigned long long bytes;
+	double elapsed;    /* seconds since the item started */
+	bool finished;     /* the item is done */
+};
+typedef void (*pgw_progress_fn)(const struct pgw_progress *p, void *payload);
+void pgw_progress_set_sink(pgw_progress_fn fn, void *payload);
+void pgw_progress_report(const struct pgw_progress *p);
+
 /* Configuration: defaults, then pgward.ini, then environment, then flags
  * (the caller applies flags last with pgw_config_set). */
 struct pgw_config {

@@ -1,0 +1,85 @@
+/* progress.c - draw core's progress reports: a bar on a terminal, a line
+ * every few seconds otherwise (CI logs). */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static bool on_tty;
+static double last_draw;
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void human(char *out, size_t cap, double n)
+{
+	if (n >= 1e6)
+		snprintf(out, cap, "%.1fM", n / 1e6);
+	else if (n >= 1e4)
+		snprintf(out, cap, "%.0fk", n / 1e3);
+	else
+		snprintf(out, cap, "%.0f", n);
+}
+
+static void draw(const struct pgw_progress *p, void *payload)
+{
+	char done[32], total[32], eta[32] = "";
+	double t = now_s(), rate = p->elapsed > 0 ? p->done / p->elapsed : 0;
+	double frac = p->total > 0 ? p->done / p->total : -1;
+
+	(void)payload;
+	if (frac > 1)
+		frac = 1;
+	pthread_mutex_lock(&mu);
+	if (!p->finished && t - last_draw < (on_tty ? 0.1 : 5)) {
+		pthread_mutex_unlock(&mu);
+		return;
+	}
+	last_draw = t;
+	human(done, sizeof(done), p->done);
+	human(total, sizeof(total), p->total);
+	if (frac >= 0 && rate > 0 && !p->finished)
+		snprintf(eta, sizeof(eta), ", ETA %.0f s",
+			 (p->total - p->done) / rate > 0 ? (p->total - p->done) / rate : 0);
+	if (on_tty && !p->finished) {
+		char bar[21];
+		int i, fill = frac >= 0 ? (int)(frac * 20) : 0;
+
+		for (i = 0; i < 20; i++)
+			bar[i] = i < fill ? '#' : '.';
+		bar[20] = '\0';
+		{
+			char r[32];
+
+			human(r, sizeof(r), rate);
+			fprintf(stderr, "\r\033[K%s %s [%s] %s/%s rows, %s rows/s%s",
+				p->task, p->item, frac >= 0 ? bar : "....................",
+				done, p->total > 0 ? total : "?", r, eta);
+		}
+	} else {
+		fprintf(stderr, "%s%s %s: %s rows%s%s in %.1f s%s\n",
+			on_tty ? "\r\033[K" : "", p->task, p->item, done,
+			p->finished ? "" : " of about ",
+			p->finished ? "" : (p->total > 0 ? total : "?"),
+			p->elapsed, p->finished ? "" : eta);
+	}
+	fflush(stderr);
+	pthread_mutex_unlock(&mu);
+}
+
+void cmd_progress_install(int verbosity)
+{
+	if (verbosity < 0)
+		return;
+	on_tty = isatty(STDERR_FILENO);
+	pgw_progress_set_sink(draw, NULL);
+}
