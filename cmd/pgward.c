@@ -26,6 +26,14 @@ static const struct cmd_spec cmds[] = {
 	  "applied migrations: who, when, how long, commit" },
 	{ "baseline", cmd_baseline, "pgward baseline --to V",
 	  "adopt an existing database: record 1..V as applied" },
+	{ "backup", cmd_backup,
+	  "pgward backup [-o FILE] [--jobs N] [--compress zstd[:L]|none] [--allow-unsupported]",
+	  "write a consistent backup archive of the role's schemas" },
+	{ "restore", cmd_restore,
+	  "pgward restore FILE [--yes] [--into NAME] [--no-owner]",
+	  "restore an archive in one transaction" },
+	{ "archive", cmd_archive, "pgward archive verify|list FILE",
+	  "check or list an archive, no database needed" },
 };
 
 static const char global_help[] =

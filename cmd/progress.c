@@ -39,6 +39,9 @@ static void draw(const struct pgw_progress *p, void *payload)
 	(void)payload;
 	if (frac > 1)
 		frac = 1;
+	/* in a log, a line only for work that takes a while */
+	if (!on_tty && !p->finished && p->elapsed < 5)
+		return;
 	pthread_mutex_lock(&mu);
 	if (!p->finished && t - last_draw < (on_tty ? 0.1 : 5)) {
 		pthread_mutex_unlock(&mu);

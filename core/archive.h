@@ -22,6 +22,8 @@
 #define PGW_ARCHIVE_PART_SIZE (8u * 1024 * 1024)
 /* A manifest larger than this is refused (hostile archive). */
 #define PGW_ARCHIVE_MAX_MANIFEST (64u * 1024 * 1024)
+/* An archive with more entries (or tables) than this is refused. */
+#define PGW_ARCHIVE_MAX_ENTRIES 100000u
 
 /* A table whose rows the archive carries: data entries of table number
  * `seq` are "data/<seq as %04u>.<schema>.<name>.copy.<part as %03u>"
@@ -59,12 +61,20 @@ int pgw_archive_create(struct pgw_archive_writer **out, const char *path,
 		       int zstd_level, struct pgw_err *err);
 /* Add one entry of `len` bytes.  `copy_format` ("text") and `rows` (-1
  * when not data) go into the manifest.  Any libarchive failure (disk full
- * included) is PGW_EIO with the reason. */
+ * included) is PGW_EIO with the reason; after it the writer only aborts.
+ * A name outside the layout, a duplicate, an entry out of the layout's
+ * order or a data part without rows and COPY format (text, csv, binary)
+ * is PGW_EINVAL, and the writer can go on.  Entry names are UTF-8 without
+ * "..", backslashes or control characters (C1 and DEL included). */
 int pgw_archive_add(struct pgw_archive_writer *w, const char *name,
 		    const void *data, size_t len, const char *copy_format,
 		    long long rows, struct pgw_err *err);
 /* Write manifest.json, close, fsync, rename to the final path.  The
- * SHA-256 of the whole archive file goes into sha256_out.  Frees w. */
+ * SHA-256 of the whole archive file goes into sha256_out.  Frees w, also
+ * when it fails (then the partial file is removed, as by abort).  The
+ * layout must be complete up to restore.sql, every data part must belong
+ * to one of info->tables, and a table's rows must be the sum of its
+ * parts' rows: else PGW_EINVAL. */
 int pgw_archive_finish(struct pgw_archive_writer *w,
 		       const struct pgw_manifest_info *info,
 		       char sha256_out[65], struct pgw_err *err);
@@ -93,6 +103,7 @@ struct pgw_manifest {
 	struct pgw_archive_entry *entries;
 	size_t n_entries;
 	uint64_t archive_bytes; /* size of the archive file */
+	char archive_sha256[65]; /* of the archive file, as finish reported */
 };
 void pgw_manifest_free(struct pgw_manifest *m);
 
@@ -101,9 +112,21 @@ void pgw_manifest_free(struct pgw_manifest *m);
  * duplicate), the manifest is present, parses, has a known format
  * version, is not oversized, and lists exactly the entries present with
  * their exact sizes and SHA-256.  Anything else is PGW_EINVAL naming the
- * entry and what is wrong.  Caller owns *out. */
+ * entry and what is wrong.  Caller owns *out.
+ * Also checked: the entry order of the layout, the manifest's checksum of
+ * itself, the tables against the data parts (see pgw_archive_finish), and
+ * that a table's column list is only column names (restore puts it into
+ * SQL).  Nothing is written anywhere. */
 int pgw_archive_verify(struct pgw_manifest **out, const char *path,
 		       struct pgw_err *err);
+
+/* Take a data entry's name apart: "data/NNNN.<schema>.<table>.copy.NNN".
+ * *qualified points into `name` at "<schema>.<table>" (`*len` bytes),
+ * *table_no is NNNN and *part the part number.  Any out-parameter may be
+ * NULL.  false when `name` is not a valid data entry name. */
+bool pgw_archive_data_part(const char *name, unsigned *table_no,
+			   const char **qualified, size_t *len,
+			   unsigned long *part);
 
 struct pgw_archive_reader;
 /* Read an archive already verified into `m` (borrowed; must outlive the
@@ -112,7 +135,9 @@ struct pgw_archive_reader;
 int pgw_archive_open(struct pgw_archive_reader **out, const char *path,
 		     const struct pgw_manifest *m, struct pgw_err *err);
 /* Move to the next entry: 1 with *entry set (borrowed from m), 0 at the
- * end, negative on error. */
+ * end (manifest.json, after checking that no listed entry is missing),
+ * negative on error.  The rest of an entry the caller did not read to
+ * its end is read and checked first. */
 int pgw_archive_next(struct pgw_archive_reader *r,
 		     const struct pgw_archive_entry **entry,
 		     struct pgw_err *err);

@@ -35,6 +35,7 @@ struct pgw_catalog_table {
 struct pgw_catalog_unsupported {
 	char *kind;     /* "publication", "large object", ... */
 	char *identity; /* pg_identify_object()'s identity */
+	unsigned classid, objid; /* the object (pg_depend's terms) */
 };
 
 /* One object a restore drops (reverse dependency order). */
