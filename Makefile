@@ -41,7 +41,7 @@ PKG_LIBS   := $(shell pkg-config --libs libpq) -l:libjansson.a -l:libinih.a \
 TEST_CFLAGS := $(shell pkg-config --cflags $(TEST_PKGS))
 TEST_LIBS  := $(shell pkg-config --libs $(TEST_PKGS))
 endif
-ALL_CFLAGS  = $(CSTD) $(WARN) $(CFLAGS) -Icore $(PKG_CFLAGS)
+ALL_CFLAGS  = $(CSTD) $(WARN) $(CFLAGS) -iquote core $(PKG_CFLAGS)
 
 CORE_SRC   := $(wildcard core/*.c)
 CMD_SRC    := $(wildcard cmd/*.c)

@@ -12,9 +12,6 @@
 #include "archive.h"
 #include "cmd.h"
 
-/* (declared here until cmd.h lists it with the other commands) */
-int cmd_archive(int argc, char **argv, struct cmd_globals *g);
-
 /* Per table, from its data parts. */
 struct table_sum {
 	unsigned long long bytes;

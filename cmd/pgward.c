@@ -32,7 +32,8 @@ static const struct cmd_spec cmds[] = {
 	{ "restore", cmd_restore,
 	  "pgward restore FILE [--yes] [--into NAME] [--no-owner]",
 	  "restore an archive in one transaction" },
-	{ "archive", cmd_archive, "pgward archive verify|list FILE",
+	{ "archive", cmd_archive,
+	  "pgward archive verify [--sha256 HEX] FILE | pgward archive list FILE",
 	  "check or list an archive, no database needed" },
 };
 

@@ -34,6 +34,13 @@
 #define MAX_NAME 1024
 /* Read buffer of the verifier and the reader: memory stays flat. */
 #define IO_BUF (64 * 1024)
+/* A fuzzing build (tests/fuzz) skips the manifest's check of itself, so
+ * that mutated manifests reach the checks of what they say. */
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+#define FUZZING 1
+#else
+#define FUZZING 0
+#endif
 
 /* ---- libarchive, loaded on first use ---------------------------------- */
 
@@ -1559,7 +1566,9 @@ static int source_open(struct source **out, const char *path,
 	s->io_errno = 0;
 	s->bytes = 0;
 	sha256_init(&s->sha);
-	s->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO is refused below instead of waiting for a
+	 * writer (it changes nothing for a regular file) */
+	s->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (s->fd < 0) {
 		int e = errno;
 
@@ -2104,7 +2113,7 @@ static int check_own_sum(json_t *o, struct pgw_err *err)
 	error = canonical_sha256(got, o, err);
 	if (error)
 		return error;
-	if (strcmp(want, got) != 0)
+	if (strcmp(want, got) != 0 && !FUZZING)
 		return pgw_err_set(
 		        err, PGW_EINVAL,
 		        "manifest.json does not match its own checksum (the archive is damaged or was altered)");

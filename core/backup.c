@@ -72,13 +72,23 @@ static void entry_name(char *out, size_t cap, unsigned seq,
 	const char *src[2] = { t->schema, t->name };
 	int k;
 
+	/* Only for people reading `tar -t` (restore goes by table number):
+	 * no '/', '\\', "..", DEL or control characters (C1 included), which
+	 * the archive refuses in names. */
 	for (k = 0; k < 2; k++) {
-		size_t i, j = 0;
+		const unsigned char *p = (const unsigned char *)src[k];
+		size_t j = 0;
 
-		for (i = 0; src[k][i] && j + 1 < sizeof(clean[k]); i++) {
-			unsigned char ch = (unsigned char)src[k][i];
+		for (; *p && j + 2 < sizeof(clean[k]); p++) {
+			bool bad = *p == '/' || *p == '\\' || *p < 0x20 || *p == 0x7f ||
+				   (*p == '.' && (j == 0 || clean[k][j - 1] == '.' ||
+						  !p[1] || p[1] == '.'));
 
-			clean[k][j++] = ch == '/' || ch == '\\' || ch < 0x20 ? '_' : (char)ch;
+			if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+				bad = true;
+				p++;
+			}
+			clean[k][j++] = bad ? '_' : (char)*p;
 		}
 		clean[k][j] = '\0';
 	}
@@ -696,10 +706,21 @@ int pgw_backup(struct pgw_backup_report **out, const struct pgw_config *cfg,
 	m_ctype = val(meta, 4);
 	m_lsn = val(meta, 5);
 	m_created = val(meta, 6);
-	error = pgw_history_load(&hist, c, cfg->schema, false, err);
+	{
+		/* no history table must not abort the snapshot's transaction */
+		const char *params[1] = { cfg->schema };
+		PGresult *has = NULL;
+
+		error = pgw_pg_exec(&has, c,
+				    "SELECT pg_catalog.to_regclass(pg_catalog.format('%I.migrations', $1::text)) IS NOT NULL",
+				    1, params, err);
+		if (!error && !strcmp(PQgetvalue(has, 0, 0), "t"))
+			error = pgw_history_load(&hist, c, cfg->schema, false, err);
+		PQclear(has);
+	}
 	if (error)
 		goto done;
-	if (hist->n)
+	if (hist && hist->n)
 		pgw_applied_vtext(vtext, &hist->v[hist->n - 1]);
 	error = pgw_catalog_read(&cat, c, &copts, err);
 	if (error)
