@@ -15,12 +15,14 @@
 #include "catalog_int.h"
 #include "pg.h"
 
-/* Schemas of managed platforms (Supabase, Aiven, ...): never picked up
- * by ownership alone; naming one in extra_schemas still takes it. */
+/* Schemas of managed platforms (Supabase, Aiven, ...): left out (with a
+ * notice) unless the role owns them itself or extra_schemas names them. */
+/* clang-format off */
 static const char platform_schemas[] =
-        "{auth,storage,realtime,_realtime,graphql,graphql_public,vault,"
-        "pgsodium,pgsodium_masks,supabase_functions,supabase_migrations,"
-        "extensions,net,pgbouncer,_analytics,_aiven,cron,pglogical,repack}";
+	"{auth,storage,realtime,_realtime,graphql,graphql_public,vault,"
+	"pgsodium,pgsodium_masks,supabase_functions,supabase_migrations,"
+	"extensions,net,pgbouncer,_analytics,_aiven,cron,pglogical,repack}";
+/* clang-format on */
 
 /* ---------------------------------------------------------------------- */
 /* results, rows */
@@ -412,13 +414,15 @@ void pgw_catalog__acl(struct pgw_buf *b, const char *prefix, const char *on,
 /* ---------------------------------------------------------------------- */
 /* scope */
 
+/* Append a copy of s to *v, kept NULL-terminated. */
 static int add_string(char ***v, size_t *n, const char *s)
 {
-	char **nv = realloc(*v, (*n + 1) * sizeof(**v));
+	char **nv = realloc(*v, (*n + 2) * sizeof(**v));
 
 	if (!nv)
 		return -1;
 	*v = nv;
+	nv[*n + 1] = NULL;
 	nv[*n] = strdup(s);
 	if (!nv[*n])
 		return -1;
@@ -426,25 +430,69 @@ static int add_string(char ***v, size_t *n, const char *s)
 	return 0;
 }
 
+/* Schemas owned by the role (or a role it belongs to) and those asked
+ * for ($1); $2: only those asked for; $3: the platform schemas, left out
+ * unless asked for or owned by the role itself. */
+/* clang-format off */
 static const char scope_sql[] =
-        "SELECT n.oid, n.nspname, quote_ident(n.nspname),"
-        " quote_ident(pg_get_userbyid(n.nspowner)),"
-        " " PGW_CAT_ACL(
-                "coalesce(n.nspacl, acldefault('n', n.nspowner))") ","
-                                                                   " " PGW_CAT_DESCR(
-                                                                           "'pg_namespace'::regclass",
-                                                                           "n.oid",
-                                                                           "0") ","
-                                                                                " n.nspname = ANY($1::text[]),"
-                                                                                " n.nspname IN ('pg_catalog', 'information_schema', 'pgward_journal')"
-                                                                                "  OR n.nspname LIKE 'pg\\_toast%' OR n.nspname LIKE 'pg\\_temp\\_%'"
-                                                                                "  OR NOT " PGW_CAT_NOT_EXT(
-                                                                                        "'pg_namespace'::regclass",
-                                                                                        "n.oid") " FROM pg_namespace n"
-                                                                                                 " WHERE n.nspname = ANY($1::text[])"
-                                                                                                 "  OR (NOT $2::bool AND pg_has_role(n.nspowner, 'MEMBER')"
-                                                                                                 "      AND n.nspname <> ALL($3::text[]))"
-                                                                                                 " ORDER BY n.nspname COLLATE \"C\"";
+	"SELECT n.oid, n.nspname, quote_ident(n.nspname),"
+	" quote_ident(pg_get_userbyid(n.nspowner)),"
+	" " PGW_CAT_ACL("coalesce(n.nspacl, acldefault('n', n.nspowner))") ","
+	" " PGW_CAT_DESCR("'pg_namespace'::regclass", "n.oid", "0") ","
+	" n.nspname = ANY($1::text[]),"
+	" n.nspname IN ('pg_catalog', 'information_schema', 'pgward_journal')"
+	"  OR n.nspname LIKE 'pg\\_toast%' OR n.nspname LIKE 'pg\\_temp\\_%'"
+	"  OR NOT " PGW_CAT_NOT_EXT("'pg_namespace'::regclass", "n.oid") ","
+	" n.nspname = ANY($3::text[])"
+	"  AND pg_get_userbyid(n.nspowner) <> current_user"
+	" FROM pg_namespace n"
+	" WHERE n.nspname = ANY($1::text[])"
+	"  OR (NOT $2::bool AND pg_has_role(n.nspowner, 'MEMBER'))"
+	" ORDER BY n.nspname COLLATE \"C\"";
+/* clang-format on */
+
+/* The schemas' own statements: they replay over an existing schema
+ * (public, or one a restore keeps), hence no bare CREATE. */
+static void schema_ddl(struct pgw_buf *b, const PGresult *res, int row)
+{
+	const char *q = PQgetvalue(res, row, 2);
+	const char *owner = PQgetvalue(res, row, 3);
+	struct pgw_buf on = PGW_BUF_INIT;
+
+	pgw_buf_printf(&on, "SCHEMA %s", q);
+	pgw_buf_printf(b, "CREATE SCHEMA IF NOT EXISTS %s;\n", q);
+	pgw_buf_printf(b, "ALTER SCHEMA %s OWNER TO %s;\n", q, owner);
+	pgw_catalog__acl(b, "", on.ptr, owner,
+	                 PQgetisnull(res, row, 4) ? NULL
+	                                          : PQgetvalue(res, row, 4),
+	                 NULL);
+	pgw_buf_printf(b, "COMMENT ON SCHEMA %s IS %s;\n\n", q,
+	               PQgetisnull(res, row, 5) ? "NULL"
+	                                        : PQgetvalue(res, row, 5));
+	if (pgw_buf_oom(&on))
+		b->oom = true;
+	pgw_buf_release(&on);
+}
+
+/* A text[] literal of `names` (NULL-terminated, or NULL). */
+static void text_array(struct pgw_buf *b, const char *const *names)
+{
+	size_t i;
+
+	pgw_buf_puts(b, "{");
+	for (i = 0; names && names[i]; i++) {
+		const char *s;
+
+		pgw_buf_puts(b, i ? ",\"" : "\"");
+		for (s = names[i]; *s; s++) {
+			if (*s == '"' || *s == '\\')
+				pgw_buf_putc(b, '\\');
+			pgw_buf_putc(b, *s);
+		}
+		pgw_buf_puts(b, "\"");
+	}
+	pgw_buf_puts(b, "}");
+}
 
 static int read_scope(struct pgw_cat_ctx *x,
                       const struct pgw_catalog_opts *opts)
@@ -455,20 +503,7 @@ static int read_scope(struct pgw_cat_ctx *x,
 	size_t i, j;
 	int error;
 
-	/* the extra schemas as a text[] literal, each element quoted */
-	pgw_buf_puts(&list, "{");
-	for (i = 0; opts->extra_schemas && opts->extra_schemas[i]; i++) {
-		const char *s = opts->extra_schemas[i];
-
-		pgw_buf_puts(&list, i ? ",\"" : "\"");
-		for (; *s; s++) {
-			if (*s == '"' || *s == '\\')
-				pgw_buf_putc(&list, '\\');
-			pgw_buf_putc(&list, *s);
-		}
-		pgw_buf_puts(&list, "\"");
-	}
-	pgw_buf_puts(&list, "}");
+	text_array(&list, opts->extra_schemas);
 	if (pgw_buf_oom(&list)) {
 		error = pgw_err_oom(x->err);
 		goto done;
@@ -479,31 +514,6 @@ static int read_scope(struct pgw_cat_ctx *x,
 	error = pgw_pg_exec(&res, x->c, scope_sql, 3, params, x->err);
 	if (error)
 		goto done;
-	pgw_buf_puts(&oids, "{");
-	for (i = 0; i < (size_t)PQntuples(res); i++) {
-		const char *name = PQgetvalue(res, (int)i, 1);
-		bool listed = PQgetvalue(res, (int)i, 6)[0] == 't';
-		bool excluded = PQgetvalue(res, (int)i, 7)[0] == 't';
-
-		if (excluded) {
-			if (listed) {
-				error = pgw_err_set(
-				        x->err, PGW_EINVAL,
-				        "schema '%s' cannot be carried: it is a system, journal or extension schema",
-				        name);
-				goto done;
-			}
-			continue;
-		}
-		if (add_string(&x->cat->schemas, &x->cat->n_schemas, name) <
-		    0) {
-			error = pgw_err_oom(x->err);
-			goto done;
-		}
-		pgw_buf_printf(&oids, "%s%s", oids.len > 1 ? "," : "",
-		               PQgetvalue(res, (int)i, 0));
-	}
-	pgw_buf_puts(&oids, "}");
 	/* every schema asked for must exist (a restore asks for those that
 	 * exist only) */
 	for (i = 0; !opts->only_listed && opts->extra_schemas &&
@@ -521,36 +531,43 @@ static int read_scope(struct pgw_cat_ctx *x,
 			goto done;
 		}
 	}
-	if (pgw_buf_oom(&oids)) {
+	pgw_buf_puts(&oids, "{");
+	for (i = 0; i < (size_t)PQntuples(res); i++) {
+		const char *name = PQgetvalue(res, (int)i, 1);
+		bool listed = PQgetvalue(res, (int)i, 6)[0] == 't';
+		bool excluded = PQgetvalue(res, (int)i, 7)[0] == 't';
+		bool platform = PQgetvalue(res, (int)i, 8)[0] == 't';
+
+		if (excluded && listed) {
+			error = pgw_err_set(
+			        x->err, PGW_EINVAL,
+			        "schema '%s' cannot be carried: it is a system, journal or extension schema",
+			        name);
+			goto done;
+		}
+		if (excluded)
+			continue;
+		if (platform && !listed) {
+			pgw_log_notice(
+			        "leaving out schema '%s': a managed platform's (name it in [backup] schemas to carry it)",
+			        name);
+			continue;
+		}
+		if (add_string(&x->cat->schemas, &x->cat->n_schemas, name) <
+		    0) {
+			error = pgw_err_oom(x->err);
+			goto done;
+		}
+		pgw_buf_printf(&oids, "%s%s", oids.len > 1 ? "," : "",
+		               PQgetvalue(res, (int)i, 0));
+		schema_ddl(&x->schemas, res, (int)i);
+	}
+	pgw_buf_puts(&oids, "}");
+	if (pgw_buf_oom(&oids) || pgw_buf_oom(&x->schemas)) {
 		error = pgw_err_oom(x->err);
 		goto done;
 	}
 	x->scope = pgw_buf_detach(&oids);
-	/* the schemas' DDL, in name order */
-	for (i = 0; i < (size_t)PQntuples(res); i++) {
-		const char *q = PQgetvalue(res, (int)i, 2);
-		const char *owner = PQgetvalue(res, (int)i, 3);
-		struct pgw_buf *b = &x->schemas;
-		struct pgw_buf on = PGW_BUF_INIT;
-
-		if (PQgetvalue(res, (int)i, 7)[0] == 't')
-			continue;
-		pgw_buf_printf(&on, "SCHEMA %s", q);
-		pgw_buf_printf(b, "CREATE SCHEMA IF NOT EXISTS %s;\n", q);
-		pgw_buf_printf(b, "ALTER SCHEMA %s OWNER TO %s;\n", q, owner);
-		pgw_catalog__acl(b, "", on.ptr, owner,
-		                 PQgetisnull(res, (int)i, 4)
-		                         ? NULL
-		                         : PQgetvalue(res, (int)i, 4),
-		                 NULL);
-		pgw_buf_printf(b, "COMMENT ON SCHEMA %s IS %s;\n\n", q,
-		               PQgetisnull(res, (int)i, 5)
-		                       ? "NULL"
-		                       : PQgetvalue(res, (int)i, 5));
-		if (pgw_buf_oom(&on))
-			b->oom = true;
-		pgw_buf_release(&on);
-	}
 done:
 	pgw_buf_release(&list);
 	pgw_buf_release(&oids);
@@ -561,106 +578,107 @@ done:
 /* ---------------------------------------------------------------------- */
 /* census */
 
+/* clang-format off */
 static const char census_sql[] =
-        "WITH sp AS (SELECT oid FROM pg_proc WHERE pronamespace = ANY($1::oid[])),"
-        " st AS (SELECT oid FROM pg_type WHERE typnamespace = ANY($1::oid[])),"
-        " u(classid, objid, why) AS ("
-        /* relations: every relkind the archive does not carry */
-        "  SELECT 'pg_class'::regclass::oid, c.oid,"
-        "   CASE WHEN c.reloftype <> 0 THEN 'typed table' END"
-        "  FROM pg_class c WHERE c.relnamespace = ANY($1::oid[])"
-        "   AND (c.relkind NOT IN ('r', 'p', 'v', 'm', 'S', 'i', 'I', 'c')"
-        "        OR c.reloftype <> 0)"
-        /* types: base and shell types (arrays, multiranges and row types
-         * come with what they belong to) */
-        "  UNION ALL SELECT 'pg_type'::regclass, t.oid,"
-        "   CASE WHEN t.typtype = 'p' OR NOT t.typisdefined THEN 'shell type'"
-        "   ELSE 'base type' END"
-        "  FROM pg_type t WHERE t.typnamespace = ANY($1::oid[])"
-        "   AND t.typtype NOT IN ('e', 'd', 'r', 'm', 'c')"
-        "   AND NOT (t.typelem <> 0 AND EXISTS (SELECT 1 FROM pg_type el"
-        "    WHERE el.oid = t.typelem AND el.typarray = t.oid))"
-        "  UNION ALL SELECT 'pg_proc'::regclass, p.oid, NULL FROM pg_proc p"
-        "   WHERE p.pronamespace = ANY($1::oid[])"
-        "   AND p.prokind NOT IN ('f', 'p', 'a', 'w')"
-        "  UNION ALL SELECT 'pg_constraint'::regclass, o.oid, NULL"
-        "   FROM pg_constraint o WHERE o.connamespace = ANY($1::oid[])"
-        "   AND o.contype NOT IN ('c', 'f', 'p', 'u', 'x', 't')"
-        "  UNION ALL SELECT 'pg_operator'::regclass, o.oid, NULL"
-        "   FROM pg_operator o WHERE o.oprnamespace = ANY($1::oid[])"
-        "  UNION ALL SELECT 'pg_opclass'::regclass, o.oid, NULL"
-        "   FROM pg_opclass o WHERE o.opcnamespace = ANY($1::oid[])"
-        "  UNION ALL SELECT 'pg_opfamily'::regclass, o.oid, NULL"
-        "   FROM pg_opfamily o WHERE o.opfnamespace = ANY($1::oid[])"
-        "  UNION ALL SELECT 'pg_collation'::regclass, o.oid, NULL"
-        "   FROM pg_collation o WHERE o.collnamespace = ANY($1::oid[])"
-        "  UNION ALL SELECT 'pg_conversion'::regclass, o.oid, NULL"
-        "   FROM pg_conversion o WHERE o.connamespace = ANY($1::oid[])"
-        "  UNION ALL SELECT 'pg_ts_config'::regclass, o.oid, NULL"
-        "   FROM pg_ts_config o WHERE o.cfgnamespace = ANY($1::oid[])"
-        "  UNION ALL SELECT 'pg_ts_dict'::regclass, o.oid, NULL"
-        "   FROM pg_ts_dict o WHERE o.dictnamespace = ANY($1::oid[])"
-        "  UNION ALL SELECT 'pg_ts_parser'::regclass, o.oid, NULL"
-        "   FROM pg_ts_parser o WHERE o.prsnamespace = ANY($1::oid[])"
-        "  UNION ALL SELECT 'pg_ts_template'::regclass, o.oid, NULL"
-        "   FROM pg_ts_template o WHERE o.tmplnamespace = ANY($1::oid[])"
-        /* database-wide classes: those tied to the scope or its roles */
-        "  UNION ALL SELECT 'pg_cast'::regclass, o.oid, NULL FROM pg_cast o"
-        "   WHERE o.oid >= 16384 AND (o.castsource IN (SELECT oid FROM st)"
-        "    OR o.casttarget IN (SELECT oid FROM st)"
-        "    OR o.castfunc IN (SELECT oid FROM sp)"
-        "    OR (o.castsource < 16384 AND o.casttarget < 16384"
-        "        AND o.castfunc < 16384))"
-        "  UNION ALL SELECT 'pg_transform'::regclass, o.oid, NULL"
-        "   FROM pg_transform o WHERE o.oid >= 16384"
-        "  UNION ALL SELECT 'pg_event_trigger'::regclass, o.oid, NULL"
-        "   FROM pg_event_trigger o WHERE pg_has_role(o.evtowner, 'MEMBER')"
-        "   OR o.evtfoid IN (SELECT oid FROM sp)"
-        "  UNION ALL SELECT 'pg_publication'::regclass, o.oid, NULL"
-        "   FROM pg_publication o WHERE pg_has_role(o.pubowner, 'MEMBER')"
-        "   OR o.puballtables OR EXISTS (SELECT 1 FROM pg_publication_rel pr"
-        "    JOIN pg_class c ON c.oid = pr.prrelid WHERE pr.prpubid = o.oid"
-        "    AND c.relnamespace = ANY($1::oid[]))"
-        "%s"
-        "  UNION ALL SELECT 'pg_subscription'::regclass, o.oid, NULL"
-        "   FROM pg_subscription o WHERE o.subdbid = (SELECT oid FROM"
-        "    pg_database WHERE datname = current_database())"
-        "   AND pg_has_role(o.subowner, 'MEMBER')"
-        "  UNION ALL SELECT 'pg_foreign_data_wrapper'::regclass, o.oid, NULL"
-        "   FROM pg_foreign_data_wrapper o"
-        "   WHERE pg_has_role(o.fdwowner, 'MEMBER')"
-        "  UNION ALL SELECT 'pg_foreign_server'::regclass, o.oid, NULL"
-        "   FROM pg_foreign_server o WHERE pg_has_role(o.srvowner, 'MEMBER')"
-        "   OR o.oid IN (SELECT ft.ftserver FROM pg_foreign_table ft"
-        "    JOIN pg_class c ON c.oid = ft.ftrelid"
-        "    WHERE c.relnamespace = ANY($1::oid[]))"
-        "  UNION ALL SELECT 'pg_user_mapping'::regclass, um.umid, NULL"
-        "   FROM pg_user_mappings um JOIN pg_foreign_server s"
-        "   ON s.oid = um.srvid WHERE pg_has_role(s.srvowner, 'MEMBER')"
-        "  UNION ALL SELECT 'pg_largeobject'::regclass, o.oid, NULL"
-        "   FROM pg_largeobject_metadata o"
-        "   WHERE pg_has_role(o.lomowner, 'MEMBER')"
-        "  UNION ALL SELECT 'pg_language'::regclass, o.oid, NULL"
-        "   FROM pg_language o WHERE o.oid >= 16384"
-        "   AND pg_has_role(o.lanowner, 'MEMBER')"
-        "  UNION ALL SELECT 'pg_am'::regclass, o.oid, NULL FROM pg_am o"
-        "   WHERE o.oid >= 16384"
-        "  UNION ALL SELECT l.classoid, l.objoid, 'security label on'"
-        "   FROM pg_seclabel l WHERE (l.classoid = 'pg_namespace'::regclass"
-        "    AND l.objoid = ANY($1::oid[]))"
-        "   OR (pg_identify_object(l.classoid, l.objoid, 0)).schema IN"
-        "    (SELECT nspname FROM pg_namespace WHERE oid = ANY($1::oid[]))"
-        " )"
-        " SELECT * FROM (SELECT CASE WHEN u.why LIKE '%% on'"
-        "  THEN u.why || ' ' || i.type ELSE coalesce(u.why, i.type) END AS kind,"
-        "  i.identity AS ident, u.classid, u.objid"
-        "  FROM u, LATERAL pg_identify_object(u.classid, u.objid, 0) i"
-        /* extension members are prerequisites; internal parts (a range's
-         * multirange cast) come with what they belong to */
-        "  WHERE NOT EXISTS (SELECT 1 FROM pg_depend e"
-        "   WHERE e.classid = u.classid AND e.objid = u.objid"
-        "   AND e.deptype IN ('e', 'i'))) s"
-        " ORDER BY s.kind COLLATE \"C\", s.ident COLLATE \"C\"";
+	"WITH sp AS (SELECT oid FROM pg_proc WHERE pronamespace = ANY($1::oid[])),"
+	" st AS (SELECT oid FROM pg_type WHERE typnamespace = ANY($1::oid[])),"
+	" u(classid, objid, why) AS ("
+	/* relations: every relkind the archive does not carry */
+	"  SELECT 'pg_class'::regclass::oid, c.oid,"
+	"   CASE WHEN c.reloftype <> 0 THEN 'typed table' END"
+	"  FROM pg_class c WHERE c.relnamespace = ANY($1::oid[])"
+	"   AND (c.relkind NOT IN ('r', 'p', 'v', 'm', 'S', 'i', 'I', 'c')"
+	"        OR c.reloftype <> 0)"
+	/* types: base and shell types (arrays, multiranges and row types
+	 * come with what they belong to) */
+	"  UNION ALL SELECT 'pg_type'::regclass, t.oid,"
+	"   CASE WHEN t.typtype = 'p' OR NOT t.typisdefined THEN 'shell type'"
+	"   ELSE 'base type' END"
+	"  FROM pg_type t WHERE t.typnamespace = ANY($1::oid[])"
+	"   AND t.typtype NOT IN ('e', 'd', 'r', 'm', 'c')"
+	"   AND NOT (t.typelem <> 0 AND EXISTS (SELECT 1 FROM pg_type el"
+	"    WHERE el.oid = t.typelem AND el.typarray = t.oid))"
+	"  UNION ALL SELECT 'pg_proc'::regclass, p.oid, NULL FROM pg_proc p"
+	"   WHERE p.pronamespace = ANY($1::oid[])"
+	"   AND p.prokind NOT IN ('f', 'p', 'a', 'w')"
+	"  UNION ALL SELECT 'pg_constraint'::regclass, o.oid, NULL"
+	"   FROM pg_constraint o WHERE o.connamespace = ANY($1::oid[])"
+	"   AND o.contype NOT IN ('c', 'f', 'p', 'u', 'x', 't')"
+	"  UNION ALL SELECT 'pg_operator'::regclass, o.oid, NULL"
+	"   FROM pg_operator o WHERE o.oprnamespace = ANY($1::oid[])"
+	"  UNION ALL SELECT 'pg_opclass'::regclass, o.oid, NULL"
+	"   FROM pg_opclass o WHERE o.opcnamespace = ANY($1::oid[])"
+	"  UNION ALL SELECT 'pg_opfamily'::regclass, o.oid, NULL"
+	"   FROM pg_opfamily o WHERE o.opfnamespace = ANY($1::oid[])"
+	"  UNION ALL SELECT 'pg_collation'::regclass, o.oid, NULL"
+	"   FROM pg_collation o WHERE o.collnamespace = ANY($1::oid[])"
+	"  UNION ALL SELECT 'pg_conversion'::regclass, o.oid, NULL"
+	"   FROM pg_conversion o WHERE o.connamespace = ANY($1::oid[])"
+	"  UNION ALL SELECT 'pg_ts_config'::regclass, o.oid, NULL"
+	"   FROM pg_ts_config o WHERE o.cfgnamespace = ANY($1::oid[])"
+	"  UNION ALL SELECT 'pg_ts_dict'::regclass, o.oid, NULL"
+	"   FROM pg_ts_dict o WHERE o.dictnamespace = ANY($1::oid[])"
+	"  UNION ALL SELECT 'pg_ts_parser'::regclass, o.oid, NULL"
+	"   FROM pg_ts_parser o WHERE o.prsnamespace = ANY($1::oid[])"
+	"  UNION ALL SELECT 'pg_ts_template'::regclass, o.oid, NULL"
+	"   FROM pg_ts_template o WHERE o.tmplnamespace = ANY($1::oid[])"
+	/* database-wide classes: those tied to the scope or its roles */
+	"  UNION ALL SELECT 'pg_cast'::regclass, o.oid, NULL FROM pg_cast o"
+	"   WHERE o.oid >= 16384 AND (o.castsource IN (SELECT oid FROM st)"
+	"    OR o.casttarget IN (SELECT oid FROM st)"
+	"    OR o.castfunc IN (SELECT oid FROM sp)"
+	"    OR (o.castsource < 16384 AND o.casttarget < 16384"
+	"        AND o.castfunc < 16384))"
+	"  UNION ALL SELECT 'pg_transform'::regclass, o.oid, NULL"
+	"   FROM pg_transform o WHERE o.oid >= 16384"
+	"  UNION ALL SELECT 'pg_event_trigger'::regclass, o.oid, NULL"
+	"   FROM pg_event_trigger o WHERE pg_has_role(o.evtowner, 'MEMBER')"
+	"   OR o.evtfoid IN (SELECT oid FROM sp)"
+	"  UNION ALL SELECT 'pg_publication'::regclass, o.oid, NULL"
+	"   FROM pg_publication o WHERE pg_has_role(o.pubowner, 'MEMBER')"
+	"   OR o.puballtables OR EXISTS (SELECT 1 FROM pg_publication_rel pr"
+	"    JOIN pg_class c ON c.oid = pr.prrelid WHERE pr.prpubid = o.oid"
+	"    AND c.relnamespace = ANY($1::oid[]))" "%s"
+	"  UNION ALL SELECT 'pg_subscription'::regclass, o.oid, NULL"
+	"   FROM pg_subscription o WHERE o.subdbid = (SELECT oid FROM"
+	"    pg_database WHERE datname = current_database())"
+	"   AND pg_has_role(o.subowner, 'MEMBER')"
+	"  UNION ALL SELECT 'pg_foreign_data_wrapper'::regclass, o.oid, NULL"
+	"   FROM pg_foreign_data_wrapper o"
+	"   WHERE pg_has_role(o.fdwowner, 'MEMBER')"
+	"  UNION ALL SELECT 'pg_foreign_server'::regclass, o.oid, NULL"
+	"   FROM pg_foreign_server o WHERE pg_has_role(o.srvowner, 'MEMBER')"
+	"   OR o.oid IN (SELECT ft.ftserver FROM pg_foreign_table ft"
+	"    JOIN pg_class c ON c.oid = ft.ftrelid"
+	"    WHERE c.relnamespace = ANY($1::oid[]))"
+	"  UNION ALL SELECT 'pg_user_mapping'::regclass, um.umid, NULL"
+	"   FROM pg_user_mappings um JOIN pg_foreign_server s"
+	"   ON s.oid = um.srvid WHERE pg_has_role(s.srvowner, 'MEMBER')"
+	"  UNION ALL SELECT 'pg_largeobject'::regclass, o.oid, NULL"
+	"   FROM pg_largeobject_metadata o"
+	"   WHERE pg_has_role(o.lomowner, 'MEMBER')"
+	"  UNION ALL SELECT 'pg_language'::regclass, o.oid, NULL"
+	"   FROM pg_language o WHERE o.oid >= 16384"
+	"   AND pg_has_role(o.lanowner, 'MEMBER')"
+	"  UNION ALL SELECT 'pg_am'::regclass, o.oid, NULL FROM pg_am o"
+	"   WHERE o.oid >= 16384"
+	"  UNION ALL SELECT l.classoid, l.objoid, 'security label on'"
+	"   FROM pg_seclabel l WHERE (l.classoid = 'pg_namespace'::regclass"
+	"    AND l.objoid = ANY($1::oid[]))"
+	"   OR (pg_identify_object(l.classoid, l.objoid, 0)).schema IN"
+	"    (SELECT nspname FROM pg_namespace WHERE oid = ANY($1::oid[]))"
+	" )"
+	" SELECT * FROM (SELECT CASE WHEN u.why LIKE '%% on'"
+	"  THEN u.why || ' ' || i.type ELSE coalesce(u.why, i.type) END AS kind,"
+	"  i.identity AS ident, u.classid, u.objid"
+	"  FROM u, LATERAL pg_identify_object(u.classid, u.objid, 0) i"
+	/* extension members are prerequisites; internal parts (a range's
+	 * multirange cast) come with what they belong to */
+	"  WHERE NOT EXISTS (SELECT 1 FROM pg_depend e"
+	"   WHERE e.classid = u.classid AND e.objid = u.objid"
+	"   AND e.deptype IN ('e', 'i'))) s"
+	" ORDER BY s.kind COLLATE \"C\", s.ident COLLATE \"C\"";
+/* clang-format on */
 
 static int census_row(struct pgw_cat_ctx *x, const PGresult *r)
 {
@@ -733,8 +751,12 @@ done:
 
 static int extension_row(struct pgw_cat_ctx *x, const PGresult *r)
 {
+	size_t n = x->cat->n_extensions;
+
 	if (add_string(&x->cat->extensions, &x->cat->n_extensions,
-	               pgw_catalog__val(r, 0)) < 0)
+	               pgw_catalog__val(r, 0)) < 0 ||
+	    add_string(&x->cat->extension_schemas, &n, pgw_catalog__val(r, 1)) <
+	            0)
 		return pgw_err_oom(x->err);
 	return 0;
 }
@@ -888,9 +910,13 @@ static int cycle_error(struct pgw_cat_ctx *x, const struct topo_node *n,
 
 		if (!n[i].member || placed[i])
 			continue;
+		/* keys are "schema\x1fname\x1fmore": shown schema.name.more */
 		pgw_buf_puts(&names, shown++ ? ", " : "");
 		for (k = n[i].key; *k; k++)
-			pgw_buf_putc(&names, *k == '\x1f' ? ' ' : *k);
+			if (*k != '\x1f')
+				pgw_buf_putc(&names, *k);
+			else if (k[1] && k[1] != '\x1f')
+				pgw_buf_putc(&names, '.');
 	}
 	free(placed);
 	pgw_err_set(x->err, PGW_EINVAL,
@@ -925,28 +951,31 @@ static int depend_row(struct pgw_cat_ctx *x, const PGresult *r)
 	return x->err->code;
 }
 
+/* clang-format off */
 static const char depend_sql[] =
-        "SELECT d.classid, d.objid, d.refclassid, d.refobjid, d.deptype"
-        " FROM pg_depend d WHERE d.deptype IN ('n', 'a')"
-        " AND d.objid >= 16384 AND d.refobjid >= 16384"
-        " AND d.classid IN ('pg_class'::regclass, 'pg_type'::regclass,"
-        "  'pg_proc'::regclass, 'pg_constraint'::regclass,"
-        "  'pg_attrdef'::regclass, 'pg_rewrite'::regclass,"
-        "  'pg_trigger'::regclass, 'pg_policy'::regclass,"
-        "  'pg_statistic_ext'::regclass)"
-        " AND d.refclassid IN ('pg_class'::regclass, 'pg_type'::regclass,"
-        "  'pg_proc'::regclass, 'pg_constraint'::regclass,"
-        "  'pg_attrdef'::regclass, 'pg_rewrite'::regclass,"
-        "  'pg_trigger'::regclass, 'pg_policy'::regclass,"
-        "  'pg_statistic_ext'::regclass)"
-        " AND $1::text IS NOT NULL";
+	"SELECT d.classid, d.objid, d.refclassid, d.refobjid, d.deptype"
+	" FROM pg_depend d WHERE d.deptype IN ('n', 'a')"
+	" AND d.objid >= 16384 AND d.refobjid >= 16384"
+	" AND d.classid IN ('pg_class'::regclass, 'pg_type'::regclass,"
+	"  'pg_proc'::regclass, 'pg_constraint'::regclass,"
+	"  'pg_attrdef'::regclass, 'pg_rewrite'::regclass,"
+	"  'pg_trigger'::regclass, 'pg_policy'::regclass,"
+	"  'pg_statistic_ext'::regclass)"
+	" AND d.refclassid IN ('pg_class'::regclass, 'pg_type'::regclass,"
+	"  'pg_proc'::regclass, 'pg_constraint'::regclass,"
+	"  'pg_attrdef'::regclass, 'pg_rewrite'::regclass,"
+	"  'pg_trigger'::regclass, 'pg_policy'::regclass,"
+	"  'pg_statistic_ext'::regclass)";
+/* clang-format on */
 
+/* clang-format off */
 static const char ddl_header[] =
-        "SET check_function_bodies = false;\n"
-        "SET standard_conforming_strings = on;\n"
-        "SET default_tablespace = '';\n"
-        "SET default_table_access_method = heap;\n"
-        "SELECT pg_catalog.set_config('search_path', '', false);\n\n";
+	"SET check_function_bodies = false;\n"
+	"SET standard_conforming_strings = on;\n"
+	"SET default_tablespace = '';\n"
+	"SET default_table_access_method = heap;\n"
+	"SELECT pg_catalog.set_config('search_path', '', false);\n\n";
+/* clang-format on */
 
 /* A pre-data item cannot wait for post-data: what it needs moves to
  * pre-data (e.g. a view grouping by a primary key needs the key). */
@@ -1127,7 +1156,7 @@ static int list_tables(struct pgw_cat_ctx *x)
 		struct pgw_cat_rel *r = &x->rels[i];
 		struct pgw_catalog_table *t;
 
-		if (r->kind != 'r' || !r->wanted)
+		if (r->kind != 'r')
 			continue;
 		t = &cat->tables[cat->n_tables++];
 		t->schema = strdup(r->nsp);
@@ -1253,22 +1282,29 @@ int pgw_catalog_read(struct pgw_catalog **out, PGconn *c,
 	if (!error)
 		error = read_census(&x, opts);
 	if (!error)
-		error = pgw_catalog__each(
+		error = pgw_catalog__each_params(
 		        &x,
-		        "SELECT extname || ' ' || extversion FROM pg_extension"
-		        " WHERE $1::text IS NOT NULL"
-		        " ORDER BY extname COLLATE \"C\"",
-		        extension_row);
+		        "SELECT e.extname || ' ' || e.extversion, n.nspname"
+		        " FROM pg_extension e"
+		        " JOIN pg_namespace n ON n.oid = e.extnamespace"
+		        " ORDER BY e.extname COLLATE \"C\"",
+		        0, NULL, extension_row);
 	if (!error)
 		error = pgw_catalog__read_ddl(&x);
 	if (!error)
-		error = pgw_catalog__each(&x, depend_sql, depend_row);
+		error = pgw_catalog__each_params(&x, depend_sql, 0, NULL,
+		                                 depend_row);
 	if (!error)
 		error = order_all(&x);
 	if (!error)
 		error = list_tables(&x);
 	if (!error)
 		error = unpin_path(c, saved_path, err);
+	if (!error)
+		pgw_log_debug(
+		        "catalog: %zu schemas, %zu DDL items, %zu tables, %zu objects to drop, %zu not carried",
+		        x.cat->n_schemas, x.n_items, x.cat->n_tables,
+		        x.cat->n_objects, x.cat->n_unsupported);
 done:
 	free(saved_path);
 	ctx_release(&x);
@@ -1309,99 +1345,90 @@ void pgw_catalog_free(struct pgw_catalog *cat)
 		free(cat->objects[i].drop_sql);
 	}
 	free(cat->objects);
-	for (i = 0; i < cat->n_extensions; i++)
+	for (i = 0; i < cat->n_extensions; i++) {
 		free(cat->extensions[i]);
+		if (cat->extension_schemas)
+			free(cat->extension_schemas[i]);
+	}
 	free(cat->extensions);
+	free(cat->extension_schemas);
 	free(cat);
 }
 
 /* ---------------------------------------------------------------------- */
 /* outside dependents */
 
-/* The schema an object belongs to: its own, or its table's for the
- * objects that hang off a table. */
-#define NSP_OF(cls, oid)                                                          \
-	"CASE " cls                                                               \
-	" WHEN 'pg_class'::regclass THEN (SELECT relnamespace FROM pg_class"      \
-	"  WHERE oid = " oid ")"                                                  \
-	" WHEN 'pg_type'::regclass THEN (SELECT typnamespace FROM pg_type"        \
-	"  WHERE oid = " oid ")"                                                  \
-	" WHEN 'pg_proc'::regclass THEN (SELECT pronamespace FROM pg_proc"        \
-	"  WHERE oid = " oid ")"                                                  \
-	" WHEN 'pg_constraint'::regclass THEN (SELECT connamespace FROM"          \
-	"  pg_constraint WHERE oid = " oid ")"                                    \
-	" WHEN 'pg_attrdef'::regclass THEN (SELECT c.relnamespace FROM"           \
-	"  pg_attrdef a JOIN pg_class c ON c.oid = a.adrelid WHERE a.oid = " oid  \
-	")"                                                                       \
-	" WHEN 'pg_rewrite'::regclass THEN (SELECT c.relnamespace FROM"           \
-	"  pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = " oid \
-	")"                                                                       \
-	" WHEN 'pg_trigger'::regclass THEN (SELECT c.relnamespace FROM"           \
-	"  pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE t.oid = " oid  \
-	")"                                                                       \
-	" WHEN 'pg_policy'::regclass THEN (SELECT c.relnamespace FROM"            \
-	"  pg_policy p JOIN pg_class c ON c.oid = p.polrelid WHERE p.oid = " oid  \
-	")"                                                                       \
-	" WHEN 'pg_statistic_ext'::regclass THEN (SELECT stxnamespace FROM"       \
-	"  pg_statistic_ext WHERE oid = " oid ")"                                 \
-	" WHEN 'pg_operator'::regclass THEN (SELECT oprnamespace FROM"            \
-	"  pg_operator WHERE oid = " oid ")"                                      \
-	" WHEN 'pg_opclass'::regclass THEN (SELECT opcnamespace FROM"             \
-	"  pg_opclass WHERE oid = " oid ")"                                       \
-	" WHEN 'pg_opfamily'::regclass THEN (SELECT opfnamespace FROM"            \
-	"  pg_opfamily WHERE oid = " oid ")"                                      \
-	" WHEN 'pg_collation'::regclass THEN (SELECT collnamespace FROM"          \
-	"  pg_collation WHERE oid = " oid ")"                                     \
-	" WHEN 'pg_conversion'::regclass THEN (SELECT connamespace FROM"          \
-	"  pg_conversion WHERE oid = " oid ")"                                    \
-	" WHEN 'pg_ts_config'::regclass THEN (SELECT cfgnamespace FROM"           \
-	"  pg_ts_config WHERE oid = " oid ")"                                     \
-	" WHEN 'pg_ts_dict'::regclass THEN (SELECT dictnamespace FROM"            \
-	"  pg_ts_dict WHERE oid = " oid ")"                                       \
-	" WHEN 'pg_default_acl'::regclass THEN (SELECT nullif("                   \
-	"  defaclnamespace, 0) FROM pg_default_acl WHERE oid = " oid ")"          \
-	" END"
-
+/* The objects of the archive: every object of its schemas ($1), with
+ * those that hang off a table, but extension members and the objects the
+ * archive leaves out ($2, $3).  Then what depends on them (normal and
+ * automatic dependencies) and is not one of them; a view's rule shown as
+ * the view. */
+/* clang-format off */
 static const char outside_sql[] =
-        "WITH sc AS (SELECT oid FROM pg_namespace"
-        "  WHERE nspname = ANY($1::text[])),"
-        " skip AS (SELECT unnest($2::oid[]) AS classid, unnest($3::oid[]) AS objid),"
-        " d AS (SELECT DISTINCT"
-        "   CASE WHEN d.classid = 'pg_rewrite'::regclass AND r.rulename = '_RETURN'"
-        "    THEN 'pg_class'::regclass::oid ELSE d.classid END AS classid,"
-        "   CASE WHEN d.classid = 'pg_rewrite'::regclass AND r.rulename = '_RETURN'"
-        "    THEN r.ev_class ELSE d.objid END AS objid,"
-        "   CASE WHEN d.classid = 'pg_rewrite'::regclass AND r.rulename = '_RETURN'"
-        "    THEN 0 ELSE d.objsubid END AS objsubid,"
-        "   d.refclassid, d.refobjid"
-        "  FROM pg_depend d"
-        "  LEFT JOIN pg_rewrite r ON d.classid = 'pg_rewrite'::regclass"
-        "   AND r.oid = d.objid"
-        "  WHERE d.deptype IN ('n', 'a')"
-        "   AND d.objid >= 16384 AND d.refobjid >= 16384"
-        "   AND (" NSP_OF(
-                "d.refclassid",
-                "d.refobjid") ") IN (SELECT oid FROM sc)"
-                              "   AND NOT EXISTS (SELECT 1 FROM pg_depend e"
-                              "    WHERE e.classid = d.refclassid AND e.objid = d.refobjid"
-                              "    AND e.deptype = 'e')"
-                              "   AND (d.refclassid, d.refobjid) NOT IN (SELECT classid, objid FROM skip)"
-                              "   AND ((" NSP_OF(
-                                      "d.classid",
-                                      "d.objid") ") IS NULL"
-                                                 "    OR (" NSP_OF(
-                                                         "d.classid",
-                                                         "d.objid") ") NOT IN (SELECT oid FROM sc)"
-                                                                    "    OR (d.classid, d.objid) IN (SELECT classid, objid FROM skip)"
-                                                                    "    OR EXISTS (SELECT 1 FROM pg_depend e"
-                                                                    "     WHERE e.classid = d.classid AND e.objid = d.objid"
-                                                                    "     AND e.deptype = 'e')))"
-                                                                    " SELECT s.line FROM (SELECT DISTINCT a.type || ' ' || a.identity"
-                                                                    "  || ' depends on ' || b.type || ' ' || b.identity AS line"
-                                                                    "  FROM d, LATERAL pg_identify_object(d.classid, d.objid,"
-                                                                    "   d.objsubid) a,"
-                                                                    "  LATERAL pg_identify_object(d.refclassid, d.refobjid, 0) b) s"
-                                                                    " ORDER BY s.line COLLATE \"C\"";
+	"WITH sc AS (SELECT oid FROM pg_namespace WHERE nspname = ANY($1::text[])),"
+	" rels AS (SELECT oid FROM pg_class WHERE relnamespace IN (SELECT oid FROM sc)),"
+	" skip AS (SELECT unnest($2::oid[]) AS classid, unnest($3::oid[]) AS objid),"
+	" ins(classid, objid) AS ("
+	"  SELECT 'pg_class'::regclass::oid, oid FROM rels"
+	"  UNION ALL SELECT 'pg_type'::regclass, oid FROM pg_type"
+	"   WHERE typnamespace IN (SELECT oid FROM sc)"
+	"  UNION ALL SELECT 'pg_proc'::regclass, oid FROM pg_proc"
+	"   WHERE pronamespace IN (SELECT oid FROM sc)"
+	"  UNION ALL SELECT 'pg_constraint'::regclass, oid FROM pg_constraint"
+	"   WHERE connamespace IN (SELECT oid FROM sc)"
+	"  UNION ALL SELECT 'pg_attrdef'::regclass, oid FROM pg_attrdef"
+	"   WHERE adrelid IN (SELECT oid FROM rels)"
+	"  UNION ALL SELECT 'pg_rewrite'::regclass, oid FROM pg_rewrite"
+	"   WHERE ev_class IN (SELECT oid FROM rels)"
+	"  UNION ALL SELECT 'pg_trigger'::regclass, oid FROM pg_trigger"
+	"   WHERE tgrelid IN (SELECT oid FROM rels)"
+	"  UNION ALL SELECT 'pg_policy'::regclass, oid FROM pg_policy"
+	"   WHERE polrelid IN (SELECT oid FROM rels)"
+	"  UNION ALL SELECT 'pg_statistic_ext'::regclass, oid FROM pg_statistic_ext"
+	"   WHERE stxnamespace IN (SELECT oid FROM sc)"
+	"  UNION ALL SELECT 'pg_operator'::regclass, oid FROM pg_operator"
+	"   WHERE oprnamespace IN (SELECT oid FROM sc)"
+	"  UNION ALL SELECT 'pg_opclass'::regclass, oid FROM pg_opclass"
+	"   WHERE opcnamespace IN (SELECT oid FROM sc)"
+	"  UNION ALL SELECT 'pg_opfamily'::regclass, oid FROM pg_opfamily"
+	"   WHERE opfnamespace IN (SELECT oid FROM sc)"
+	"  UNION ALL SELECT 'pg_collation'::regclass, oid FROM pg_collation"
+	"   WHERE collnamespace IN (SELECT oid FROM sc)"
+	"  UNION ALL SELECT 'pg_conversion'::regclass, oid FROM pg_conversion"
+	"   WHERE connamespace IN (SELECT oid FROM sc)"
+	"  UNION ALL SELECT 'pg_ts_config'::regclass, oid FROM pg_ts_config"
+	"   WHERE cfgnamespace IN (SELECT oid FROM sc)"
+	"  UNION ALL SELECT 'pg_ts_dict'::regclass, oid FROM pg_ts_dict"
+	"   WHERE dictnamespace IN (SELECT oid FROM sc)"
+	"  UNION ALL SELECT 'pg_default_acl'::regclass, oid FROM pg_default_acl"
+	"   WHERE defaclnamespace IN (SELECT oid FROM sc)),"
+	" carried AS MATERIALIZED (SELECT i.classid, i.objid FROM ins i"
+	"  WHERE NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = i.classid"
+	"   AND e.objid = i.objid AND e.deptype = 'e')"
+	"  AND NOT EXISTS (SELECT 1 FROM skip k WHERE k.classid = i.classid"
+	"   AND k.objid = i.objid)),"
+	" dep AS (SELECT DISTINCT"
+	"   CASE WHEN rw.rulename = '_RETURN' THEN 'pg_class'::regclass::oid"
+	"    ELSE d.classid END AS classid,"
+	"   CASE WHEN rw.rulename = '_RETURN' THEN rw.ev_class"
+	"    ELSE d.objid END AS objid,"
+	"   CASE WHEN rw.rulename = '_RETURN' THEN 0"
+	"    ELSE d.objsubid END AS objsubid,"
+	"   d.refclassid, d.refobjid"
+	"  FROM pg_depend d"
+	"  JOIN carried r ON r.classid = d.refclassid AND r.objid = d.refobjid"
+	"  LEFT JOIN pg_rewrite rw ON d.classid = 'pg_rewrite'::regclass"
+	"   AND rw.oid = d.objid"
+	"  WHERE d.deptype IN ('n', 'a')"
+	"  AND NOT EXISTS (SELECT 1 FROM carried c WHERE c.classid = d.classid"
+	"   AND c.objid = d.objid))"
+	" SELECT s.line FROM (SELECT DISTINCT a.type || ' ' || a.identity"
+	"  || ' depends on ' || b.type || ' ' || b.identity AS line"
+	"  FROM dep, LATERAL pg_identify_object(dep.classid, dep.objid,"
+	"   dep.objsubid) a,"
+	"  LATERAL pg_identify_object(dep.refclassid, dep.refobjid, 0) b) s"
+	" ORDER BY s.line COLLATE \"C\"";
+/* clang-format on */
 
 int pgw_catalog_outside_dependents(char **out, PGconn *c,
                                    const struct pgw_catalog *cat,
@@ -1416,19 +1443,7 @@ int pgw_catalog_outside_dependents(char **out, PGconn *c,
 	int error = 0;
 
 	*out = NULL;
-	pgw_buf_puts(&names, "{");
-	for (i = 0; i < cat->n_schemas; i++) {
-		const char *s = cat->schemas[i];
-
-		pgw_buf_puts(&names, i ? ",\"" : "\"");
-		for (; *s; s++) {
-			if (*s == '"' || *s == '\\')
-				pgw_buf_putc(&names, '\\');
-			pgw_buf_putc(&names, *s);
-		}
-		pgw_buf_puts(&names, "\"");
-	}
-	pgw_buf_puts(&names, "}");
+	text_array(&names, (const char *const *)cat->schemas);
 	/* objects in scope the archive leaves out are not dropped: what
 	 * depends on them does not matter, and they count as outside */
 	pgw_buf_puts(&classes, "{");

@@ -59,6 +59,10 @@ struct pgw_catalog {
 	size_t n_objects;
 	char **extensions; /* "name version", prerequisites */
 	size_t n_extensions;
+	/* the schema each extension is in (unquoted), index for index with
+	 * extensions; schemas, extensions and extension_schemas are also
+	 * NULL-terminated */
+	char **extension_schemas;
 };
 
 /* Read everything above in the caller's transaction (run it inside the

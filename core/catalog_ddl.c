@@ -5,11 +5,11 @@
  * pg_get_statisticsobjdef, format_type, pg_get_expr; identifiers come
  * quoted from quote_ident, literals from quote_literal.  The queries run
  * with search_path pinned to pg_catalog (see catalog.c). */
+#include "catalog_int.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "catalog_int.h"
 
 #define V(col) pgw_catalog__val(r, (col))
 #define OPT(col) pgw_catalog__opt(r, (col))
@@ -113,54 +113,45 @@ static size_t item_add(struct pgw_cat_ctx *x, int sect, int prio,
 /* ---------------------------------------------------------------------- */
 /* types: enum, domain, range (composite types come with the relations) */
 
+/* clang-format off */
 static const char types_sql[] =
-        "SELECT t.oid, t.typtype, n.nspname, t.typname,"
-        " " PGW_CAT_QNAME(
-                "n.nspname",
-                "t.typname") ","
-                             " quote_ident(pg_get_userbyid(t.typowner)),"
-                             " " PGW_CAT_ACL(
-                                     "t.typacl") ","
-                                                 " " PGW_CAT_DESCR(
-                                                         TYP, "t.oid",
-                                                         "0") ","
-                                                              " t.typarray,"
-                                                              " CASE WHEN t.typtype = 'e' THEN (SELECT string_agg("
-                                                              "  quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder)"
-                                                              "  FROM pg_enum e WHERE e.enumtypid = t.oid) END,"
-                                                              " CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype,"
-                                                              "  t.typtypmod) END,"
-                                                              " CASE WHEN t.typtype = 'd' AND t.typcollation <> 0"
-                                                              "  AND t.typcollation <> bt.typcollation THEN " PGW_CAT_COLL(
-                                                                      "t.typcollation") " END,"
-                                                                                        " pg_get_expr(t.typdefaultbin, 0), t.typnotnull,"
-                                                                                        " format_type(rg.rngsubtype, NULL),"
-                                                                                        " (SELECT quote_ident(ocn.nspname) || '.' || quote_ident(oc.opcname)"
-                                                                                        "  FROM pg_opclass oc JOIN pg_namespace ocn"
-                                                                                        "  ON ocn.oid = oc.opcnamespace WHERE oc.oid = rg.rngsubopc"
-                                                                                        "  AND NOT oc.opcdefault),"
-                                                                                        " CASE WHEN rg.rngcollation <> 0 AND rg.rngcollation <> st.typcollation"
-                                                                                        "  THEN " PGW_CAT_COLL(
-                                                                                                "rg.rngcollation") " END,"
-                                                                                                                   " CASE WHEN rg.rngcanonical <> 0 THEN rg.rngcanonical::regproc::text END,"
-                                                                                                                   " CASE WHEN rg.rngsubdiff <> 0 THEN rg.rngsubdiff::regproc::text END,"
-                                                                                                                   " (SELECT " PGW_CAT_QNAME(
-                                                                                                                           "mn.nspname",
-                                                                                                                           "mt.typname") "  FROM pg_type mt JOIN pg_namespace mn ON mn.oid = mt.typnamespace"
-                                                                                                                                         "  WHERE mt.oid = rg.rngmultitypid),"
-                                                                                                                                         " rg.rngmultitypid,"
-                                                                                                                                         " (SELECT mt.typarray FROM pg_type mt WHERE mt.oid = rg.rngmultitypid),"
-                                                                                                                                         " i.type, i.identity"
-                                                                                                                                         " FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace"
-                                                                                                                                         " LEFT JOIN pg_type bt ON bt.oid = t.typbasetype"
-                                                                                                                                         " LEFT JOIN pg_range rg ON rg.rngtypid = t.oid"
-                                                                                                                                         " LEFT JOIN pg_type st ON st.oid = rg.rngsubtype,"
-                                                                                                                                         " LATERAL pg_identify_object(" TYP
-                                                                                                                                         ", t.oid, 0) i"
-                                                                                                                                         " WHERE t.typnamespace = ANY($1::oid[]) AND t.typtype IN ('e', 'd', 'r')"
-                                                                                                                                         " AND " PGW_CAT_NOT_EXT(
-                                                                                                                                                 TYP,
-                                                                                                                                                 "t.oid");
+	"SELECT t.oid, t.typtype, n.nspname, t.typname,"
+	" " PGW_CAT_QNAME("n.nspname", "t.typname") ","
+	" quote_ident(pg_get_userbyid(t.typowner)),"
+	" " PGW_CAT_ACL("t.typacl") ","
+	" " PGW_CAT_DESCR(TYP, "t.oid", "0") ","
+	" t.typarray,"
+	" CASE WHEN t.typtype = 'e' THEN (SELECT string_agg("
+	"  quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder)"
+	"  FROM pg_enum e WHERE e.enumtypid = t.oid) END,"
+	" CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype,"
+	"  t.typtypmod) END,"
+	" CASE WHEN t.typtype = 'd' AND t.typcollation <> 0"
+	"  AND t.typcollation <> bt.typcollation THEN " PGW_CAT_COLL("t.typcollation") " END,"
+	" pg_get_expr(t.typdefaultbin, 0), t.typnotnull,"
+	" format_type(rg.rngsubtype, NULL),"
+	" (SELECT quote_ident(ocn.nspname) || '.' || quote_ident(oc.opcname)"
+	"  FROM pg_opclass oc JOIN pg_namespace ocn"
+	"  ON ocn.oid = oc.opcnamespace WHERE oc.oid = rg.rngsubopc"
+	"  AND NOT oc.opcdefault),"
+	" CASE WHEN rg.rngcollation <> 0 AND rg.rngcollation <> st.typcollation"
+	"  THEN " PGW_CAT_COLL("rg.rngcollation") " END,"
+	" CASE WHEN rg.rngcanonical <> 0 THEN rg.rngcanonical::regproc::text END,"
+	" CASE WHEN rg.rngsubdiff <> 0 THEN rg.rngsubdiff::regproc::text END,"
+	" (SELECT " PGW_CAT_QNAME("mn.nspname", "mt.typname")
+	"  FROM pg_type mt JOIN pg_namespace mn ON mn.oid = mt.typnamespace"
+	"  WHERE mt.oid = rg.rngmultitypid),"
+	" rg.rngmultitypid,"
+	" (SELECT mt.typarray FROM pg_type mt WHERE mt.oid = rg.rngmultitypid),"
+	" i.type, i.identity"
+	" FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace"
+	" LEFT JOIN pg_type bt ON bt.oid = t.typbasetype"
+	" LEFT JOIN pg_range rg ON rg.rngtypid = t.oid"
+	" LEFT JOIN pg_type st ON st.oid = rg.rngsubtype,"
+	" LATERAL pg_identify_object(" TYP ", t.oid, 0) i"
+	" WHERE t.typnamespace = ANY($1::oid[]) AND t.typtype IN ('e', 'd', 'r')"
+	" AND " PGW_CAT_NOT_EXT(TYP, "t.oid");
+/* clang-format on */
 
 static int type_row(struct pgw_cat_ctx *x, const PGresult *r)
 {
@@ -185,8 +176,6 @@ static int type_row(struct pgw_cat_ctx *x, const PGresult *r)
 			goto done;
 		}
 		d->kind = 'T';
-		d->sub = 'd';
-		d->wanted = true;
 		pgw_buf_printf(&head, "CREATE DOMAIN %s AS %s", q, V(10));
 		if (OPT(11))
 			pgw_buf_printf(&head, " COLLATE %s", V(11));
@@ -277,58 +266,52 @@ done:
 /* ---------------------------------------------------------------------- */
 /* relations: tables, views, materialized views, composite types */
 
-static const char
-        rels_sql
-                [] =
-                        "SELECT c.oid, c.relkind, n.nspname, c.relname,"
-                        " " PGW_CAT_QNAME(
-                                "n.nspname",
-                                "c.relname") ","
-                                             " quote_ident(pg_get_userbyid(c.relowner)),"
-                                             " CASE WHEN c.relkind = 'c' THEN " PGW_CAT_ACL(
-                                                     "ct.typacl") "  ELSE " PGW_CAT_ACL("c.relacl") " END,"
-                                                                                                    " CASE WHEN c.relkind = 'c' THEN " PGW_CAT_DESCR(TYP, "c.reltype", "0") "  ELSE " PGW_CAT_DESCR(CLS, "c.oid", "0") " END,"
-                                                                                                                                                                                                                       " c.relpersistence, c.relispartition,"
-                                                                                                                                                                                                                       " CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,"
-                                                                                                                                                                                                                       " CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,"
-                                                                                                                                                                                                                       " (SELECT " PGW_CAT_QNAME("pn.nspname", "pc.relname") "  FROM pg_inherits ih JOIN pg_class pc ON pc.oid = ih.inhparent"
-                                                                                                                                                                                                                                                                             "  JOIN pg_namespace pn ON pn.oid = pc.relnamespace"
-                                                                                                                                                                                                                                                                             "  WHERE ih.inhrelid = c.oid AND c.relispartition),"
-                                                                                                                                                                                                                                                                             " (SELECT string_agg(" PGW_CAT_QNAME("pn.nspname",
-                                                                                                                                                                                                                                                                                                                  "pc.relname") "  , ', ' ORDER BY ih.inhseqno)"
-                                                                                                                                                                                                                                                                                                                                "  FROM pg_inherits ih JOIN pg_class pc ON pc.oid = ih.inhparent"
-                                                                                                                                                                                                                                                                                                                                "  JOIN pg_namespace pn ON pn.oid = pc.relnamespace"
-                                                                                                                                                                                                                                                                                                                                "  WHERE ih.inhrelid = c.oid AND NOT c.relispartition),"
-                                                                                                                                                                                                                                                                                                                                " " PGW_CAT_RELOPTS(
-                                                                                                                                                                                                                                                                                                                                        "c.reloptions", "''") ","
-                                                                                                                                                                                                                                                                                                                                                              " " PGW_CAT_RELOPTS("tc.reloptions", "'toast.'") ","
-                                                                                                                                                                                                                                                                                                                                                                                                               " CASE WHEN c.relkind IN ('r', 'm') AND am.amname <> 'heap'"
-                                                                                                                                                                                                                                                                                                                                                                                                               "  THEN quote_ident(am.amname) END,"
-                                                                                                                                                                                                                                                                                                                                                                                                               " (SELECT quote_ident(spcname) FROM pg_tablespace"
-                                                                                                                                                                                                                                                                                                                                                                                                               "  WHERE oid = c.reltablespace),"
-                                                                                                                                                                                                                                                                                                                                                                                                               " c.relreplident, c.relrowsecurity, c.relforcerowsecurity,"
-                                                                                                                                                                                                                                                                                                                                                                                                               " CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END,"
-                                                                                                                                                                                                                                                                                                                                                                                                               " c.relispopulated, c.reltuples,"
-                                                                                                                                                                                                                                                                                                                                                                                                               " c.relpages::float8 * current_setting('block_size')::float8,"
-                                                                                                                                                                                                                                                                                                                                                                                                               " c.reltype, ct.typarray,"
-                                                                                                                                                                                                                                                                                                                                                                                                               " (SELECT rw.oid FROM pg_rewrite rw WHERE rw.ev_class = c.oid"
-                                                                                                                                                                                                                                                                                                                                                                                                               "  AND rw.rulename = '_RETURN'),"
-                                                                                                                                                                                                                                                                                                                                                                                                               " i.type, i.identity,"
-                                                                                                                                                                                                                                                                                                                                                                                                               " quote_literal(" PGW_CAT_QNAME("n.nspname",
-                                                                                                                                                                                                                                                                                                                                                                                                                                               "c.relname") ")"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                            " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                            " LEFT JOIN pg_type ct ON ct.oid = c.reltype"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                            " LEFT JOIN pg_class tc ON tc.oid = c.reltoastrelid"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                            " LEFT JOIN pg_am am ON am.oid = c.relam,"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                            " LATERAL pg_identify_object(CASE WHEN c.relkind = 'c' THEN " TYP
-                                                                                                                                                                                                                                                                                                                                                                                                                                                            "  ELSE " CLS
-                                                                                                                                                                                                                                                                                                                                                                                                                                                            " END, CASE WHEN c.relkind = 'c' THEN c.reltype"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                            "  ELSE c.oid END, 0) i"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                            " WHERE c.relnamespace = ANY($1::oid[])"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                            " AND c.relkind IN ('r', 'p', 'v', 'm', 'c') AND c.reloftype = 0"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                            " AND " PGW_CAT_NOT_EXT(
-                                                                                                                                                                                                                                                                                                                                                                                                                                                                    CLS,
-                                                                                                                                                                                                                                                                                                                                                                                                                                                                    "c.oid");
+/* clang-format off */
+static const char rels_sql[] =
+	"SELECT c.oid, c.relkind, n.nspname, c.relname,"
+	" " PGW_CAT_QNAME("n.nspname", "c.relname") ","
+	" quote_ident(pg_get_userbyid(c.relowner)),"
+	" CASE WHEN c.relkind = 'c' THEN " PGW_CAT_ACL("ct.typacl")
+	"  ELSE " PGW_CAT_ACL("c.relacl") " END,"
+	" CASE WHEN c.relkind = 'c' THEN " PGW_CAT_DESCR(TYP, "c.reltype", "0")
+	"  ELSE " PGW_CAT_DESCR(CLS, "c.oid", "0") " END,"
+	" c.relpersistence, c.relispartition,"
+	" CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,"
+	" CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,"
+	" (SELECT " PGW_CAT_QNAME("pn.nspname", "pc.relname")
+	"  FROM pg_inherits ih JOIN pg_class pc ON pc.oid = ih.inhparent"
+	"  JOIN pg_namespace pn ON pn.oid = pc.relnamespace"
+	"  WHERE ih.inhrelid = c.oid AND c.relispartition),"
+	" (SELECT string_agg(" PGW_CAT_QNAME("pn.nspname", "pc.relname")
+	"  , ', ' ORDER BY ih.inhseqno)"
+	"  FROM pg_inherits ih JOIN pg_class pc ON pc.oid = ih.inhparent"
+	"  JOIN pg_namespace pn ON pn.oid = pc.relnamespace"
+	"  WHERE ih.inhrelid = c.oid AND NOT c.relispartition),"
+	" " PGW_CAT_RELOPTS("c.reloptions", "''") ","
+	" " PGW_CAT_RELOPTS("tc.reloptions", "'toast.'") ","
+	" CASE WHEN c.relkind IN ('r', 'm') AND am.amname <> 'heap'"
+	"  THEN quote_ident(am.amname) END,"
+	" (SELECT quote_ident(spcname) FROM pg_tablespace"
+	"  WHERE oid = c.reltablespace),"
+	" c.relreplident, c.relrowsecurity, c.relforcerowsecurity,"
+	" CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END,"
+	" c.relispopulated, c.reltuples,"
+	" c.relpages::float8 * current_setting('block_size')::float8,"
+	" c.reltype, ct.typarray,"
+	" (SELECT rw.oid FROM pg_rewrite rw WHERE rw.ev_class = c.oid"
+	"  AND rw.rulename = '_RETURN'),"
+	" i.type, i.identity"
+	" FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+	" LEFT JOIN pg_type ct ON ct.oid = c.reltype"
+	" LEFT JOIN pg_class tc ON tc.oid = c.reltoastrelid"
+	" LEFT JOIN pg_am am ON am.oid = c.relam,"
+	" LATERAL pg_identify_object(CASE WHEN c.relkind = 'c' THEN " TYP
+	"  ELSE " CLS " END, CASE WHEN c.relkind = 'c' THEN c.reltype"
+	"  ELSE c.oid END, 0) i"
+	" WHERE c.relnamespace = ANY($1::oid[])"
+	" AND c.relkind IN ('r', 'p', 'v', 'm', 'c') AND c.reloftype = 0"
+	" AND " PGW_CAT_NOT_EXT(CLS, "c.oid");
+/* clang-format on */
 
 static int rel_row(struct pgw_cat_ctx *x, const PGresult *r)
 {
@@ -345,7 +328,6 @@ static int rel_row(struct pgw_cat_ctx *x, const PGresult *r)
 	if (!t)
 		return x->err->code;
 	t->kind = kind;
-	t->wanted = true;
 	t->partition = B(9);
 	t->child = OPT(13) != NULL;
 	t->est_rows = strtod(V(23), NULL);
@@ -473,7 +455,6 @@ static int rel_row(struct pgw_cat_ctx *x, const PGresult *r)
 	}
 	if (set_str(x, &t->head, head.ptr))
 		goto fail;
-	/* the sort key is kept in tail's place for views */
 	if (set_str(x, &t->tail, tail.ptr))
 		goto fail;
 	if (kind == 'c')
@@ -514,47 +495,81 @@ done:
 /* ---------------------------------------------------------------------- */
 /* columns */
 
+/* clang-format off */
 static const char cols_sql[] =
-        "SELECT a.attrelid, a.attnum, quote_ident(a.attname),"
-        " format_type(a.atttypid, a.atttypmod), a.attnotnull, a.attidentity,"
-        " a.attgenerated, pg_get_expr(ad.adbin, ad.adrelid), ad.oid,"
-        " CASE WHEN a.attcollation <> t.typcollation THEN " PGW_CAT_COLL(
-                "a.attcollation") " END,"
-                                  " CASE WHEN a.attstorage <> t.typstorage THEN CASE a.attstorage"
-                                  "  WHEN 'p' THEN 'PLAIN' WHEN 'e' THEN 'EXTERNAL' WHEN 'm' THEN 'MAIN'"
-                                  "  WHEN 'x' THEN 'EXTENDED' END END,"
-                                  " a.attstattarget,"
-                                  " " PGW_CAT_RELOPTS(
-                                          "a.attoptions",
-                                          "''") ","
-                                                " CASE a.attcompression WHEN 'p' THEN 'pglz' WHEN 'l' THEN 'lz4' END,"
-                                                " a.attislocal,"
-                                                " " PGW_CAT_ACL(
-                                                        "a.attacl") ","
-                                                                    " " PGW_CAT_DESCR(
-                                                                            CLS,
-                                                                            "a.attrelid",
-                                                                            "a.attnum") ","
-                                                                                        " CASE WHEN a.attidentity <> '' THEN (SELECT format("
-                                                                                        "  'SEQUENCE NAME %I.%I START WITH %s INCREMENT BY %s MINVALUE %s"
-                                                                                        " MAXVALUE %s CACHE %s%s', sn.nspname, sc.relname, s.seqstart,"
-                                                                                        "  s.seqincrement, s.seqmin, s.seqmax, s.seqcache,"
-                                                                                        "  CASE WHEN s.seqcycle THEN ' CYCLE' ELSE ' NO CYCLE' END)"
-                                                                                        "  FROM pg_depend dd JOIN pg_class sc ON sc.oid = dd.objid"
-                                                                                        "  JOIN pg_namespace sn ON sn.oid = sc.relnamespace"
-                                                                                        "  JOIN pg_sequence s ON s.seqrelid = sc.oid"
-                                                                                        "  WHERE dd.classid = " CLS
-                                                                                        " AND dd.refclassid = " CLS
-                                                                                        "  AND dd.refobjid = a.attrelid AND dd.refobjsubid = a.attnum"
-                                                                                        "  AND dd.deptype = 'i' AND sc.relkind = 'S' LIMIT 1) END"
-                                                                                        " FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
-                                                                                        " JOIN pg_type t ON t.oid = a.atttypid"
-                                                                                        " LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid"
-                                                                                        "  AND ad.adnum = a.attnum"
-                                                                                        " WHERE c.relnamespace = ANY($1::oid[])"
-                                                                                        " AND c.relkind IN ('r', 'p', 'v', 'm', 'c')"
-                                                                                        " AND a.attnum > 0 AND NOT a.attisdropped"
-                                                                                        " ORDER BY a.attrelid, a.attnum";
+	"SELECT a.attrelid, a.attnum, quote_ident(a.attname),"
+	" format_type(a.atttypid, a.atttypmod), a.attnotnull, a.attidentity,"
+	" a.attgenerated, pg_get_expr(ad.adbin, ad.adrelid), ad.oid,"
+	" CASE WHEN a.attcollation <> t.typcollation THEN " PGW_CAT_COLL("a.attcollation") " END,"
+	" CASE WHEN a.attstorage <> t.typstorage THEN CASE a.attstorage"
+	"  WHEN 'p' THEN 'PLAIN' WHEN 'e' THEN 'EXTERNAL' WHEN 'm' THEN 'MAIN'"
+	"  WHEN 'x' THEN 'EXTENDED' END END,"
+	" a.attstattarget,"
+	" " PGW_CAT_RELOPTS("a.attoptions", "''") ","
+	" CASE a.attcompression WHEN 'p' THEN 'pglz' WHEN 'l' THEN 'lz4' END,"
+	" a.attislocal,"
+	" " PGW_CAT_ACL("a.attacl") ","
+	" " PGW_CAT_DESCR(CLS, "a.attrelid", "a.attnum") ","
+	" CASE WHEN a.attidentity <> '' THEN (SELECT format("
+	"  'SEQUENCE NAME %I.%I START WITH %s INCREMENT BY %s MINVALUE %s"
+	" MAXVALUE %s CACHE %s%s', sn.nspname, sc.relname, s.seqstart,"
+	"  s.seqincrement, s.seqmin, s.seqmax, s.seqcache,"
+	"  CASE WHEN s.seqcycle THEN ' CYCLE' ELSE ' NO CYCLE' END)"
+	"  FROM pg_depend dd JOIN pg_class sc ON sc.oid = dd.objid"
+	"  JOIN pg_namespace sn ON sn.oid = sc.relnamespace"
+	"  JOIN pg_sequence s ON s.seqrelid = sc.oid"
+	"  WHERE dd.classid = " CLS " AND dd.refclassid = " CLS
+	"  AND dd.refobjid = a.attrelid AND dd.refobjsubid = a.attnum"
+	"  AND dd.deptype = 'i' AND sc.relkind = 'S' LIMIT 1) END,"
+	" EXISTS (SELECT 1 FROM pg_depend dd JOIN pg_proc p ON p.oid = dd.refobjid"
+	"  WHERE dd.classid = 'pg_attrdef'::regclass AND dd.objid = ad.oid"
+	"  AND dd.refclassid = 'pg_proc'::regclass"
+	"  AND p.pronamespace = ANY($1::oid[])),"
+	" n.nspname, c.relname, a.attname"
+	" FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
+	" JOIN pg_namespace n ON n.oid = c.relnamespace"
+	" JOIN pg_type t ON t.oid = a.atttypid"
+	" LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid"
+	"  AND ad.adnum = a.attnum"
+	" WHERE c.relnamespace = ANY($1::oid[])"
+	" AND c.relkind IN ('r', 'p', 'v', 'm', 'c')"
+	" AND a.attnum > 0 AND NOT a.attisdropped"
+	" ORDER BY a.attrelid, a.attnum";
+/* clang-format on */
+
+static int split_default(struct pgw_cat_ctx *x, const PGresult *r,
+                         const struct pgw_cat_rel *t)
+{
+	struct pgw_buf sql = PGW_BUF_INIT, key = PGW_BUF_INIT,
+	               what = PGW_BUF_INIT;
+	size_t it;
+
+	pgw_buf_printf(&sql,
+	               "ALTER TABLE ONLY %s ALTER COLUMN %s SET DEFAULT %s;\n",
+	               t->q, V(2), V(7));
+	key3(&key, V(19), V(20), V(21));
+	it = item_add(x, PGW_CAT_PRE, PGW_PRIO_DEFAULT, &key, &sql,
+	              PGW_CAT_ATTRDEF, OID(8));
+	if (it == PGW_CAT_NONE ||
+	    pgw_catalog__dep_later(x, it, PGW_CAT_CLASS, t->oid)) {
+		pgw_buf_release(&key);
+		return x->err->code;
+	}
+	/* and dropped first, for the same reason */
+	pgw_buf_printf(&sql,
+	               "ALTER TABLE ONLY %s ALTER COLUMN %s DROP DEFAULT;",
+	               t->q, V(2));
+	pgw_buf_printf(&what, "for %s.%s", t->q, V(2));
+	if (!pgw_buf_oom(&what))
+		it = unit_add(x, PGW_DROP_FKEY, key.ptr, "default value",
+		              what.ptr, &sql, PGW_CAT_ATTRDEF, OID(8));
+	pgw_buf_release(&sql);
+	pgw_buf_release(&key);
+	pgw_buf_release(&what);
+	if (it == PGW_CAT_NONE)
+		return x->err->code ? x->err->code : pgw_err_oom(x->err);
+	return 0;
+}
 
 static int col_row(struct pgw_cat_ctx *x, const PGresult *r)
 {
@@ -567,12 +582,17 @@ static int col_row(struct pgw_cat_ctx *x, const PGresult *r)
 
 	if (!t)
 		return 0;
-	if (OID(8)) {
+	/* A default that calls a routine of the scope is set once the table
+	 * and the routine exist: the routine may read the table. */
+	if (def && !generated && B(18) && (t->kind == 'r' || t->kind == 'p')) {
+		error = split_default(x, r, t);
+		def = NULL;
+	} else if (OID(8)) {
 		error = pgw_catalog__alias(x, PGW_CAT_ATTRDEF, OID(8),
 		                           PGW_CAT_CLASS, t->oid, true, true);
-		if (error)
-			return error;
 	}
+	if (error)
+		return error;
 	alter = t->kind == 'v'   ? "VIEW"
 	        : t->kind == 'm' ? "MATERIALIZED VIEW"
 	        : t->kind == 'c' ? "TYPE"
@@ -661,16 +681,16 @@ static int col_row(struct pgw_cat_ctx *x, const PGresult *r)
 /* ---------------------------------------------------------------------- */
 /* check constraints, of tables and domains */
 
+/* clang-format off */
 static const char checks_sql[] =
-        "SELECT con.oid, con.conrelid, con.contypid, quote_ident(con.conname),"
-        " pg_get_constraintdef(con.oid), con.convalidated, con.conislocal,"
-        " " PGW_CAT_DESCR(
-                "'pg_constraint'::regclass", "con.oid",
-                "0") ","
-                     " con.conname"
-                     " FROM pg_constraint con WHERE con.connamespace = ANY($1::oid[])"
-                     " AND con.contype = 'c'"
-                     " ORDER BY con.conname COLLATE \"C\", con.conrelid, con.contypid";
+	"SELECT con.oid, con.conrelid, con.contypid, quote_ident(con.conname),"
+	" pg_get_constraintdef(con.oid), con.convalidated, con.conislocal,"
+	" " PGW_CAT_DESCR("'pg_constraint'::regclass", "con.oid", "0") ","
+	" con.conname"
+	" FROM pg_constraint con WHERE con.connamespace = ANY($1::oid[])"
+	" AND con.contype = 'c'"
+	" ORDER BY con.conname COLLATE \"C\", con.conrelid, con.contypid";
+/* clang-format on */
 
 static int check_row(struct pgw_cat_ctx *x, const PGresult *r)
 {
@@ -733,45 +753,33 @@ static int check_row(struct pgw_cat_ctx *x, const PGresult *r)
 /* ---------------------------------------------------------------------- */
 /* sequences */
 
+/* clang-format off */
 static const char seqs_sql[] =
-        "SELECT c.oid, n.nspname, c.relname,"
-        " " PGW_CAT_QNAME(
-                "n.nspname",
-                "c.relname") ","
-                             " quote_ident(pg_get_userbyid(c.relowner)),"
-                             " " PGW_CAT_ACL(
-                                     "c.relacl") ","
-                                                 " " PGW_CAT_DESCR(
-                                                         CLS, "c.oid",
-                                                         "0") ","
-                                                              " c.relpersistence, format_type(s.seqtypid, NULL), s.seqstart,"
-                                                              " s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle,"
-                                                              " d.deptype, d.refobjid, quote_ident(a.attname),"
-                                                              " " PGW_CAT_QNAME(
-                                                                      "tn.nspname",
-                                                                      "tc.relname") ","
-                                                                                    " i.type, i.identity,"
-                                                                                    " tc.relnamespace = ANY($1::oid[]),"
-                                                                                    " quote_literal(" PGW_CAT_QNAME(
-                                                                                            "n.nspname",
-                                                                                            "c.relname") ")"
-                                                                                                         " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-                                                                                                         " JOIN pg_sequence s ON s.seqrelid = c.oid"
-                                                                                                         " LEFT JOIN pg_depend d ON d.classid = " CLS
-                                                                                                         " AND d.objid = c.oid"
-                                                                                                         "  AND d.refclassid = " CLS
-                                                                                                         " AND d.refobjsubid > 0"
-                                                                                                         "  AND d.deptype IN ('a', 'i')"
-                                                                                                         " LEFT JOIN pg_class tc ON tc.oid = d.refobjid"
-                                                                                                         " LEFT JOIN pg_namespace tn ON tn.oid = tc.relnamespace"
-                                                                                                         " LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid"
-                                                                                                         "  AND a.attnum = d.refobjsubid,"
-                                                                                                         " LATERAL pg_identify_object(" CLS
-                                                                                                         ", c.oid, 0) i"
-                                                                                                         " WHERE c.relnamespace = ANY($1::oid[]) AND c.relkind = 'S'"
-                                                                                                         " AND " PGW_CAT_NOT_EXT(
-                                                                                                                 CLS,
-                                                                                                                 "c.oid");
+	"SELECT c.oid, n.nspname, c.relname,"
+	" " PGW_CAT_QNAME("n.nspname", "c.relname") ","
+	" quote_ident(pg_get_userbyid(c.relowner)),"
+	" " PGW_CAT_ACL("c.relacl") ","
+	" " PGW_CAT_DESCR(CLS, "c.oid", "0") ","
+	" c.relpersistence, format_type(s.seqtypid, NULL), s.seqstart,"
+	" s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle,"
+	" d.deptype, d.refobjid, quote_ident(a.attname),"
+	" " PGW_CAT_QNAME("tn.nspname", "tc.relname") ","
+	" i.type, i.identity,"
+	" tc.relnamespace = ANY($1::oid[]),"
+	" quote_literal(" PGW_CAT_QNAME("n.nspname", "c.relname") ")"
+	" FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+	" JOIN pg_sequence s ON s.seqrelid = c.oid"
+	" LEFT JOIN pg_depend d ON d.classid = " CLS " AND d.objid = c.oid"
+	"  AND d.refclassid = " CLS " AND d.refobjsubid > 0"
+	"  AND d.deptype IN ('a', 'i')"
+	" LEFT JOIN pg_class tc ON tc.oid = d.refobjid"
+	" LEFT JOIN pg_namespace tn ON tn.oid = tc.relnamespace"
+	" LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid"
+	"  AND a.attnum = d.refobjsubid,"
+	" LATERAL pg_identify_object(" CLS ", c.oid, 0) i"
+	" WHERE c.relnamespace = ANY($1::oid[]) AND c.relkind = 'S'"
+	" AND " PGW_CAT_NOT_EXT(CLS, "c.oid");
+/* clang-format on */
 
 static int add_seq(struct pgw_cat_ctx *x, const char *q, const char *literal,
                    unsigned oid)
@@ -998,50 +1006,46 @@ static int finish_rels(struct pgw_cat_ctx *x)
 /* ---------------------------------------------------------------------- */
 /* functions, procedures, aggregates */
 
+/* clang-format off */
 static const char funcs_sql[] =
-        "SELECT p.oid, p.prokind, n.nspname, p.proname,"
-        " " PGW_CAT_QNAME(
-                "n.nspname",
-                "p.proname") ","
-                             " pg_get_function_identity_arguments(p.oid),"
-                             " quote_ident(pg_get_userbyid(p.proowner)),"
-                             " " PGW_CAT_ACL(
-                                     "p.proacl") ","
-                                                 " " PGW_CAT_DESCR(
-                                                         "'pg_proc'::regclass",
-                                                         "p.oid",
-                                                         "0") ","
-                                                              " CASE WHEN p.prokind <> 'a' THEN pg_get_functiondef(p.oid) END,"
-                                                              " pg_get_function_arguments(p.oid), i.type, i.identity,"
-                                                              " a.aggkind, a.aggtransfn::regproc::text, format_type(a.aggtranstype, NULL),"
-                                                              " a.aggtransspace,"
-                                                              " CASE WHEN a.aggfinalfn <> 0 THEN a.aggfinalfn::regproc::text END,"
-                                                              " a.aggfinalextra, a.aggfinalmodify,"
-                                                              " CASE WHEN a.aggcombinefn <> 0 THEN a.aggcombinefn::regproc::text END,"
-                                                              " CASE WHEN a.aggserialfn <> 0 THEN a.aggserialfn::regproc::text END,"
-                                                              " CASE WHEN a.aggdeserialfn <> 0 THEN a.aggdeserialfn::regproc::text END,"
-                                                              " CASE WHEN a.aggmtransfn <> 0 THEN a.aggmtransfn::regproc::text END,"
-                                                              " CASE WHEN a.aggminvtransfn <> 0 THEN a.aggminvtransfn::regproc::text END,"
-                                                              " CASE WHEN a.aggmtranstype <> 0 THEN format_type(a.aggmtranstype, NULL) END,"
-                                                              " a.aggmtransspace,"
-                                                              " CASE WHEN a.aggmfinalfn <> 0 THEN a.aggmfinalfn::regproc::text END,"
-                                                              " a.aggmfinalextra, a.aggmfinalmodify,"
-                                                              " (SELECT 'OPERATOR(' || quote_ident(opn.nspname) || '.' || op.oprname"
-                                                              "  || ')' FROM pg_operator op JOIN pg_namespace opn"
-                                                              "  ON opn.oid = op.oprnamespace WHERE op.oid = a.aggsortop),"
-                                                              " quote_literal(a.agginitval), quote_literal(a.aggminitval),"
-                                                              " p.proparallel"
-                                                              " FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
-                                                              " LEFT JOIN pg_aggregate a ON a.aggfnoid = p.oid,"
-                                                              " LATERAL pg_identify_object('pg_proc'::regclass, p.oid, 0) i"
-                                                              " WHERE p.pronamespace = ANY($1::oid[])"
-                                                              " AND p.prokind IN ('f', 'p', 'a', 'w')"
-                                                              /* a range type's
+	"SELECT p.oid, p.prokind, n.nspname, p.proname,"
+	" " PGW_CAT_QNAME("n.nspname", "p.proname") ","
+	" pg_get_function_identity_arguments(p.oid),"
+	" quote_ident(pg_get_userbyid(p.proowner)),"
+	" " PGW_CAT_ACL("p.proacl") ","
+	" " PGW_CAT_DESCR("'pg_proc'::regclass", "p.oid", "0") ","
+	" CASE WHEN p.prokind <> 'a' THEN pg_get_functiondef(p.oid) END,"
+	" pg_get_function_arguments(p.oid), i.type, i.identity,"
+	" a.aggkind, a.aggtransfn::regproc::text, format_type(a.aggtranstype, NULL),"
+	" a.aggtransspace,"
+	" CASE WHEN a.aggfinalfn <> 0 THEN a.aggfinalfn::regproc::text END,"
+	" a.aggfinalextra, a.aggfinalmodify,"
+	" CASE WHEN a.aggcombinefn <> 0 THEN a.aggcombinefn::regproc::text END,"
+	" CASE WHEN a.aggserialfn <> 0 THEN a.aggserialfn::regproc::text END,"
+	" CASE WHEN a.aggdeserialfn <> 0 THEN a.aggdeserialfn::regproc::text END,"
+	" CASE WHEN a.aggmtransfn <> 0 THEN a.aggmtransfn::regproc::text END,"
+	" CASE WHEN a.aggminvtransfn <> 0 THEN a.aggminvtransfn::regproc::text END,"
+	" CASE WHEN a.aggmtranstype <> 0 THEN format_type(a.aggmtranstype, NULL) END,"
+	" a.aggmtransspace,"
+	" CASE WHEN a.aggmfinalfn <> 0 THEN a.aggmfinalfn::regproc::text END,"
+	" a.aggmfinalextra, a.aggmfinalmodify,"
+	" (SELECT 'OPERATOR(' || quote_ident(opn.nspname) || '.' || op.oprname"
+	"  || ')' FROM pg_operator op JOIN pg_namespace opn"
+	"  ON opn.oid = op.oprnamespace WHERE op.oid = a.aggsortop),"
+	" quote_literal(a.agginitval), quote_literal(a.aggminitval),"
+	" p.proparallel"
+	" FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+	" LEFT JOIN pg_aggregate a ON a.aggfnoid = p.oid,"
+	" LATERAL pg_identify_object('pg_proc'::regclass, p.oid, 0) i"
+	" WHERE p.pronamespace = ANY($1::oid[])"
+	" AND p.prokind IN ('f', 'p', 'a', 'w')"
+	/* a range type's
                                                                  constructors
                                                                  come with it */
-                                                              " AND NOT EXISTS (SELECT 1 FROM pg_depend e"
-                                                              "  WHERE e.classid = 'pg_proc'::regclass AND e.objid = p.oid"
-                                                              "  AND e.deptype IN ('e', 'i'))";
+	" AND NOT EXISTS (SELECT 1 FROM pg_depend e"
+	"  WHERE e.classid = 'pg_proc'::regclass AND e.objid = p.oid"
+	"  AND e.deptype IN ('e', 'i'))";
+/* clang-format on */
 
 static const char *modify_kw(char m)
 {
@@ -1153,39 +1157,32 @@ done:
 /* ---------------------------------------------------------------------- */
 /* keys, unique and exclusion constraints, foreign keys */
 
+/* clang-format off */
 static const char cons_sql[] =
-        "SELECT con.oid, con.contype, con.conrelid, quote_ident(con.conname),"
-        " " PGW_CAT_QNAME(
-                "n.nspname",
-                "c.relname") ", c.relkind,"
-                             " pg_get_constraintdef(con.oid), con.conindid, con.conparentid,"
-                             " (SELECT " PGW_CAT_QNAME(
-                                     "pin.nspname",
-                                     "pic.relname") "  FROM pg_constraint pcon JOIN pg_class pic ON pic.oid = pcon.conindid"
-                                                    "  JOIN pg_namespace pin ON pin.oid = pic.relnamespace"
-                                                    "  WHERE pcon.oid = con.conparentid),"
-                                                    " " PGW_CAT_QNAME(
-                                                            "n.nspname",
-                                                            "ic.relname") ","
-                                                                          " ix.indisclustered, ix.indisreplident,"
-                                                                          " " PGW_CAT_DESCR(
-                                                                                  "'pg_constraint'::regclass",
-                                                                                  "con.oid",
-                                                                                  "0") ","
-                                                                                       " " PGW_CAT_DESCR(
-                                                                                               CLS,
-                                                                                               "con.conindid",
-                                                                                               "0") ","
-                                                                                                    " n.nspname, c.relname, con.conname, i.type, i.identity,"
-                                                                                                    " quote_ident(ic.relname)"
-                                                                                                    " FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid"
-                                                                                                    " JOIN pg_namespace n ON n.oid = c.relnamespace"
-                                                                                                    " LEFT JOIN pg_index ix ON ix.indexrelid = con.conindid"
-                                                                                                    "  AND con.contype IN ('p', 'u', 'x')"
-                                                                                                    " LEFT JOIN pg_class ic ON ic.oid = ix.indexrelid,"
-                                                                                                    " LATERAL pg_identify_object('pg_constraint'::regclass, con.oid, 0) i"
-                                                                                                    " WHERE c.relnamespace = ANY($1::oid[])"
-                                                                                                    " AND con.contype IN ('p', 'u', 'x', 'f')";
+	"SELECT con.oid, con.contype, con.conrelid, quote_ident(con.conname),"
+	" " PGW_CAT_QNAME("n.nspname", "c.relname") ", c.relkind,"
+	" pg_get_constraintdef(con.oid), con.conindid, con.conparentid,"
+	" (SELECT " PGW_CAT_QNAME("pin.nspname", "pic.relname")
+	"  FROM pg_constraint pcon JOIN pg_class pic ON pic.oid = pcon.conindid"
+	"  JOIN pg_namespace pin ON pin.oid = pic.relnamespace"
+	"  WHERE pcon.oid = con.conparentid),"
+	" " PGW_CAT_QNAME("n.nspname", "ic.relname") ","
+	" ix.indisclustered, ix.indisreplident,"
+	" " PGW_CAT_DESCR("'pg_constraint'::regclass", "con.oid", "0") ","
+	" " PGW_CAT_DESCR(CLS, "con.conindid", "0") ","
+	" n.nspname, c.relname, con.conname, i.type, i.identity,"
+	" quote_ident(ic.relname),"
+	" (SELECT quote_ident(spcname) FROM pg_tablespace"
+	"  WHERE oid = ic.reltablespace)"
+	" FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid"
+	" JOIN pg_namespace n ON n.oid = c.relnamespace"
+	" LEFT JOIN pg_index ix ON ix.indexrelid = con.conindid"
+	"  AND con.contype IN ('p', 'u', 'x')"
+	" LEFT JOIN pg_class ic ON ic.oid = ix.indexrelid,"
+	" LATERAL pg_identify_object('pg_constraint'::regclass, con.oid, 0) i"
+	" WHERE c.relnamespace = ANY($1::oid[])"
+	" AND con.contype IN ('p', 'u', 'x', 'f')";
+/* clang-format on */
 
 static int con_row(struct pgw_cat_ctx *x, const PGresult *r)
 {
@@ -1204,9 +1201,10 @@ static int con_row(struct pgw_cat_ctx *x, const PGresult *r)
 	if (type == 'f') {
 		if (OID(8)) {
 			/* a partition's copy of its parent's key */
-			return pgw_catalog__alias(x, PGW_CAT_CONSTRAINT, oid,
-			                          PGW_CAT_CONSTRAINT, OID(8),
-			                          true, true);
+			error = pgw_catalog__alias(x, PGW_CAT_CONSTRAINT, oid,
+			                           PGW_CAT_CONSTRAINT, OID(8),
+			                           true, true);
+			goto done;
 		}
 		pgw_buf_printf(&sql, "ALTER TABLE %s%s ADD CONSTRAINT %s %s;\n",
 		               V(5)[0] == 'p' ? "" : "ONLY ", tq, name, V(6));
@@ -1225,8 +1223,13 @@ static int con_row(struct pgw_cat_ctx *x, const PGresult *r)
 			error = x->err->code;
 		goto done;
 	}
+	/* the index's tablespace: not in pg_get_constraintdef */
+	if (OPT(21))
+		pgw_buf_printf(&sql, "SET default_tablespace = %s;\n", V(21));
 	pgw_buf_printf(&sql, "ALTER TABLE ONLY %s ADD CONSTRAINT %s %s;\n", tq,
 	               name, V(6));
+	if (OPT(21))
+		pgw_buf_puts(&sql, "SET default_tablespace = '';\n");
 	if (OID(8) && OPT(9))
 		pgw_buf_printf(&sql, "ALTER INDEX %s ATTACH PARTITION %s;\n",
 		               V(9), V(10));
@@ -1272,48 +1275,38 @@ done:
 /* ---------------------------------------------------------------------- */
 /* indexes that are not a constraint's */
 
+/* clang-format off */
 static const char idx_sql[] =
-        "SELECT ix.indexrelid, ix.indrelid, ic.relkind,"
-        " pg_get_indexdef(ix.indexrelid),"
-        " " PGW_CAT_QNAME(
-                "n.nspname",
-                "ic.relname") ","
-                              " " PGW_CAT_QNAME(
-                                      "n.nspname",
-                                      "tc.relname") ","
-                                                    " (SELECT quote_ident(spcname) FROM pg_tablespace"
-                                                    "  WHERE oid = ic.reltablespace),"
-                                                    " ix.indisclustered, ix.indisreplident,"
-                                                    " (SELECT " PGW_CAT_QNAME(
-                                                            "pn.nspname",
-                                                            "pc.relname") "  FROM pg_inherits ih JOIN pg_class pc ON pc.oid = ih.inhparent"
-                                                                          "  JOIN pg_namespace pn ON pn.oid = pc.relnamespace"
-                                                                          "  WHERE ih.inhrelid = ix.indexrelid),"
-                                                                          " (SELECT ih.inhparent FROM pg_inherits ih"
-                                                                          "  WHERE ih.inhrelid = ix.indexrelid),"
-                                                                          " " PGW_CAT_DESCR(
-                                                                                  CLS,
-                                                                                  "ix.indexrelid",
-                                                                                  "0") ","
-                                                                                       " (SELECT string_agg(format('ALTER INDEX %s ALTER COLUMN %s SET"
-                                                                                       " STATISTICS %s;', " PGW_CAT_QNAME(
-                                                                                               "n.nspname",
-                                                                                               "ic.relname") ","
-                                                                                                             "  a.attnum, a.attstattarget), E'\\n' ORDER BY a.attnum)"
-                                                                                                             "  FROM pg_attribute a WHERE a.attrelid = ix.indexrelid"
-                                                                                                             "  AND a.attstattarget >= 0),"
-                                                                                                             " n.nspname, ic.relname, quote_ident(ic.relname)"
-                                                                                                             " FROM pg_index ix JOIN pg_class ic ON ic.oid = ix.indexrelid"
-                                                                                                             " JOIN pg_class tc ON tc.oid = ix.indrelid"
-                                                                                                             " JOIN pg_namespace n ON n.oid = ic.relnamespace"
-                                                                                                             " WHERE tc.relnamespace = ANY($1::oid[])"
-                                                                                                             " AND ix.indislive AND (ix.indisvalid OR ic.relkind = 'I')"
-                                                                                                             " AND NOT EXISTS (SELECT 1 FROM pg_constraint con"
-                                                                                                             "  WHERE con.conindid = ix.indexrelid AND con.conrelid = ix.indrelid"
-                                                                                                             "  AND con.contype IN ('p', 'u', 'x'))"
-                                                                                                             " AND " PGW_CAT_NOT_EXT(
-                                                                                                                     CLS,
-                                                                                                                     "ix.indexrelid");
+	"SELECT ix.indexrelid, ix.indrelid, ic.relkind,"
+	" pg_get_indexdef(ix.indexrelid),"
+	" " PGW_CAT_QNAME("n.nspname", "ic.relname") ","
+	" " PGW_CAT_QNAME("n.nspname", "tc.relname") ","
+	" (SELECT quote_ident(spcname) FROM pg_tablespace"
+	"  WHERE oid = ic.reltablespace),"
+	" ix.indisclustered, ix.indisreplident,"
+	" (SELECT " PGW_CAT_QNAME("pn.nspname", "pc.relname")
+	"  FROM pg_inherits ih JOIN pg_class pc ON pc.oid = ih.inhparent"
+	"  JOIN pg_namespace pn ON pn.oid = pc.relnamespace"
+	"  WHERE ih.inhrelid = ix.indexrelid),"
+	" (SELECT ih.inhparent FROM pg_inherits ih"
+	"  WHERE ih.inhrelid = ix.indexrelid),"
+	" " PGW_CAT_DESCR(CLS, "ix.indexrelid", "0") ","
+	" (SELECT string_agg(format('ALTER INDEX %s ALTER COLUMN %s SET"
+	" STATISTICS %s;', " PGW_CAT_QNAME("n.nspname", "ic.relname") ","
+	"  a.attnum, a.attstattarget), E'\\n' ORDER BY a.attnum)"
+	"  FROM pg_attribute a WHERE a.attrelid = ix.indexrelid"
+	"  AND a.attstattarget >= 0),"
+	" n.nspname, ic.relname, quote_ident(ic.relname)"
+	" FROM pg_index ix JOIN pg_class ic ON ic.oid = ix.indexrelid"
+	" JOIN pg_class tc ON tc.oid = ix.indrelid"
+	" JOIN pg_namespace n ON n.oid = ic.relnamespace"
+	" WHERE tc.relnamespace = ANY($1::oid[])"
+	" AND ix.indislive AND (ix.indisvalid OR ic.relkind = 'I')"
+	" AND NOT EXISTS (SELECT 1 FROM pg_constraint con"
+	"  WHERE con.conindid = ix.indexrelid AND con.conrelid = ix.indrelid"
+	"  AND con.contype IN ('p', 'u', 'x'))"
+	" AND " PGW_CAT_NOT_EXT(CLS, "ix.indexrelid");
+/* clang-format on */
 
 static int idx_row(struct pgw_cat_ctx *x, const PGresult *r)
 {
@@ -1369,21 +1362,19 @@ done:
 /* ---------------------------------------------------------------------- */
 /* triggers, rules, policies, row-level security, statistics objects */
 
+/* clang-format off */
 static const char trig_sql[] =
-        "SELECT t.oid, t.tgrelid, quote_ident(t.tgname),"
-        " " PGW_CAT_QNAME(
-                "n.nspname",
-                "c.relname") ","
-                             " pg_get_triggerdef(t.oid), t.tgenabled,"
-                             " " PGW_CAT_DESCR(
-                                     "'pg_trigger'::regclass", "t.oid",
-                                     "0") ","
-                                          " n.nspname, c.relname, t.tgname, i.type, i.identity, t.tgconstraint"
-                                          " FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
-                                          " JOIN pg_namespace n ON n.oid = c.relnamespace,"
-                                          " LATERAL pg_identify_object('pg_trigger'::regclass, t.oid, 0) i"
-                                          " WHERE c.relnamespace = ANY($1::oid[]) AND NOT t.tgisinternal"
-                                          " AND t.tgparentid = 0";
+	"SELECT t.oid, t.tgrelid, quote_ident(t.tgname),"
+	" " PGW_CAT_QNAME("n.nspname", "c.relname") ","
+	" pg_get_triggerdef(t.oid), t.tgenabled,"
+	" " PGW_CAT_DESCR("'pg_trigger'::regclass", "t.oid", "0") ","
+	" n.nspname, c.relname, t.tgname, i.type, i.identity, t.tgconstraint"
+	" FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+	" JOIN pg_namespace n ON n.oid = c.relnamespace,"
+	" LATERAL pg_identify_object('pg_trigger'::regclass, t.oid, 0) i"
+	" WHERE c.relnamespace = ANY($1::oid[]) AND NOT t.tgisinternal"
+	" AND t.tgparentid = 0";
+/* clang-format on */
 
 static const char *enable_kw(char state)
 {
@@ -1439,20 +1430,18 @@ done:
 	return error;
 }
 
+/* clang-format off */
 static const char rule_sql[] =
-        "SELECT rw.oid, rw.ev_class, quote_ident(rw.rulename),"
-        " " PGW_CAT_QNAME(
-                "n.nspname",
-                "c.relname") ","
-                             " pg_get_ruledef(rw.oid), rw.ev_enabled,"
-                             " " PGW_CAT_DESCR(
-                                     "'pg_rewrite'::regclass", "rw.oid",
-                                     "0") ","
-                                          " n.nspname, c.relname, rw.rulename, i.type, i.identity"
-                                          " FROM pg_rewrite rw JOIN pg_class c ON c.oid = rw.ev_class"
-                                          " JOIN pg_namespace n ON n.oid = c.relnamespace,"
-                                          " LATERAL pg_identify_object('pg_rewrite'::regclass, rw.oid, 0) i"
-                                          " WHERE c.relnamespace = ANY($1::oid[]) AND rw.rulename <> '_RETURN'";
+	"SELECT rw.oid, rw.ev_class, quote_ident(rw.rulename),"
+	" " PGW_CAT_QNAME("n.nspname", "c.relname") ","
+	" pg_get_ruledef(rw.oid), rw.ev_enabled,"
+	" " PGW_CAT_DESCR("'pg_rewrite'::regclass", "rw.oid", "0") ","
+	" n.nspname, c.relname, rw.rulename, i.type, i.identity"
+	" FROM pg_rewrite rw JOIN pg_class c ON c.oid = rw.ev_class"
+	" JOIN pg_namespace n ON n.oid = c.relnamespace,"
+	" LATERAL pg_identify_object('pg_rewrite'::regclass, rw.oid, 0) i"
+	" WHERE c.relnamespace = ANY($1::oid[]) AND rw.rulename <> '_RETURN'";
+/* clang-format on */
 
 static int rule_row(struct pgw_cat_ctx *x, const PGresult *r)
 {
@@ -1488,25 +1477,23 @@ done:
 	return error;
 }
 
+/* clang-format off */
 static const char pol_sql[] =
-        "SELECT p.oid, p.polrelid, quote_ident(p.polname),"
-        " " PGW_CAT_QNAME(
-                "n.nspname",
-                "c.relname") ","
-                             " p.polcmd, p.polpermissive,"
-                             " (SELECT string_agg(CASE WHEN u.r = 0 THEN 'PUBLIC'"
-                             "  ELSE quote_ident(pg_get_userbyid(u.r)) END, ', ' ORDER BY u.k)"
-                             "  FROM unnest(p.polroles) WITH ORDINALITY AS u(r, k)),"
-                             " pg_get_expr(p.polqual, p.polrelid),"
-                             " pg_get_expr(p.polwithcheck, p.polrelid),"
-                             " " PGW_CAT_DESCR(
-                                     "'pg_policy'::regclass", "p.oid",
-                                     "0") ","
-                                          " n.nspname, c.relname, p.polname, i.type, i.identity"
-                                          " FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid"
-                                          " JOIN pg_namespace n ON n.oid = c.relnamespace,"
-                                          " LATERAL pg_identify_object('pg_policy'::regclass, p.oid, 0) i"
-                                          " WHERE c.relnamespace = ANY($1::oid[])";
+	"SELECT p.oid, p.polrelid, quote_ident(p.polname),"
+	" " PGW_CAT_QNAME("n.nspname", "c.relname") ","
+	" p.polcmd, p.polpermissive,"
+	" (SELECT string_agg(CASE WHEN u.r = 0 THEN 'PUBLIC'"
+	"  ELSE quote_ident(pg_get_userbyid(u.r)) END, ', ' ORDER BY u.k)"
+	"  FROM unnest(p.polroles) WITH ORDINALITY AS u(r, k)),"
+	" pg_get_expr(p.polqual, p.polrelid),"
+	" pg_get_expr(p.polwithcheck, p.polrelid),"
+	" " PGW_CAT_DESCR("'pg_policy'::regclass", "p.oid", "0") ","
+	" n.nspname, c.relname, p.polname, i.type, i.identity"
+	" FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid"
+	" JOIN pg_namespace n ON n.oid = c.relnamespace,"
+	" LATERAL pg_identify_object('pg_policy'::regclass, p.oid, 0) i"
+	" WHERE c.relnamespace = ANY($1::oid[])";
+/* clang-format on */
 
 static int pol_row(struct pgw_cat_ctx *x, const PGresult *r)
 {
@@ -1564,13 +1551,14 @@ done:
 	return error;
 }
 
-static const char rls_sql[] = "SELECT c.oid, " PGW_CAT_QNAME(
-        "n.nspname",
-        "c.relname") ","
-                     " c.relrowsecurity, c.relforcerowsecurity, n.nspname, c.relname"
-                     " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-                     " WHERE c.relnamespace = ANY($1::oid[])"
-                     " AND (c.relrowsecurity OR c.relforcerowsecurity)";
+/* clang-format off */
+static const char rls_sql[] =
+	"SELECT c.oid, " PGW_CAT_QNAME("n.nspname", "c.relname") ","
+	" c.relrowsecurity, c.relforcerowsecurity, n.nspname, c.relname"
+	" FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+	" WHERE c.relnamespace = ANY($1::oid[])"
+	" AND (c.relrowsecurity OR c.relforcerowsecurity)";
+/* clang-format on */
 
 static int rls_row(struct pgw_cat_ctx *x, const PGresult *r)
 {
@@ -1596,22 +1584,18 @@ static int rls_row(struct pgw_cat_ctx *x, const PGresult *r)
 	return pgw_catalog__dep(x, &x->items[it].deps, t->item);
 }
 
+/* clang-format off */
 static const char stats_sql[] =
-        "SELECT s.oid, pg_get_statisticsobjdef(s.oid),"
-        " " PGW_CAT_QNAME(
-                "n.nspname",
-                "s.stxname") ","
-                             " quote_ident(pg_get_userbyid(s.stxowner)), s.stxstattarget,"
-                             " " PGW_CAT_DESCR(
-                                     "'pg_statistic_ext'::regclass", "s.oid",
-                                     "0") ","
-                                          " n.nspname, s.stxname, i.type, i.identity"
-                                          " FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace,"
-                                          " LATERAL pg_identify_object('pg_statistic_ext'::regclass, s.oid, 0) i"
-                                          " WHERE s.stxnamespace = ANY($1::oid[])"
-                                          " AND " PGW_CAT_NOT_EXT(
-                                                  "'pg_statistic_ext'::regclass",
-                                                  "s.oid");
+	"SELECT s.oid, pg_get_statisticsobjdef(s.oid),"
+	" " PGW_CAT_QNAME("n.nspname", "s.stxname") ","
+	" quote_ident(pg_get_userbyid(s.stxowner)), s.stxstattarget,"
+	" " PGW_CAT_DESCR("'pg_statistic_ext'::regclass", "s.oid", "0") ","
+	" n.nspname, s.stxname, i.type, i.identity"
+	" FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace,"
+	" LATERAL pg_identify_object('pg_statistic_ext'::regclass, s.oid, 0) i"
+	" WHERE s.stxnamespace = ANY($1::oid[])"
+	" AND " PGW_CAT_NOT_EXT("'pg_statistic_ext'::regclass", "s.oid");
+/* clang-format on */
 
 static int stats_row(struct pgw_cat_ctx *x, const PGresult *r)
 {
@@ -1649,17 +1633,18 @@ done:
 /* ---------------------------------------------------------------------- */
 /* default privileges */
 
+/* clang-format off */
 static const char defacl_sql[] =
-        "SELECT d.oid, quote_ident(pg_get_userbyid(d.defaclrole)),"
-        " quote_ident(n.nspname), d.defaclobjtype,"
-        " " PGW_CAT_ACL(
-                "d.defaclacl") ","
-                               " i.type, i.identity, pg_get_userbyid(d.defaclrole), n.nspname"
-                               " FROM pg_default_acl d LEFT JOIN pg_namespace n"
-                               " ON n.oid = d.defaclnamespace,"
-                               " LATERAL pg_identify_object('pg_default_acl'::regclass, d.oid, 0) i"
-                               " WHERE d.defaclnamespace = ANY($1::oid[])"
-                               " OR (d.defaclnamespace = 0 AND pg_has_role(d.defaclrole, 'MEMBER'))";
+	"SELECT d.oid, quote_ident(pg_get_userbyid(d.defaclrole)),"
+	" quote_ident(n.nspname), d.defaclobjtype,"
+	" " PGW_CAT_ACL("d.defaclacl") ","
+	" i.type, i.identity, pg_get_userbyid(d.defaclrole), n.nspname"
+	" FROM pg_default_acl d LEFT JOIN pg_namespace n"
+	" ON n.oid = d.defaclnamespace,"
+	" LATERAL pg_identify_object('pg_default_acl'::regclass, d.oid, 0) i"
+	" WHERE d.defaclnamespace = ANY($1::oid[])"
+	" OR (d.defaclnamespace = 0 AND pg_has_role(d.defaclrole, 'MEMBER'))";
+/* clang-format on */
 
 static int defacl_row(struct pgw_cat_ctx *x, const PGresult *r)
 {

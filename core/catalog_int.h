@@ -37,6 +37,7 @@ enum pgw_cat_prio {
 	PGW_PRIO_SEQUENCE = 20,
 	PGW_PRIO_FUNCTION = 30,
 	PGW_PRIO_TABLE = 40,
+	PGW_PRIO_DEFAULT = 45, /* a column default calling a routine */
 	PGW_PRIO_VIEW = 50,
 	PGW_PRIO_MATVIEW = 60,
 	PGW_PRIO_PROMOTED = 65, /* post-data a pre-data object needs */
@@ -111,11 +112,10 @@ struct pgw_cat_map {
 /* A relation or a type whose DDL is assembled from several queries. */
 struct pgw_cat_rel {
 	unsigned oid;
-	char kind; /* relkind, or 'T' for a type (typtype in sub) */
-	char sub;
+	char kind;            /* relkind, or 'T' for a domain */
+	char sub;             /* 'p': a populated materialized view */
 	bool partition;       /* relispartition */
 	bool child;           /* inherits (not a partition) */
-	bool wanted;          /* carried (not a typed table, ...) */
 	char *nsp, *name;     /* unquoted */
 	char *q;              /* quoted, qualified */
 	char *owner;          /* quoted */

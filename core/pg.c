@@ -200,6 +200,7 @@ int pgw_pg_pin_settings(PGconn *c, struct pgw_err *err)
 			"SELECT pg_catalog.set_config('DateStyle', 'ISO', false),"
 			" pg_catalog.set_config('IntervalStyle', 'postgres', false),"
 			" pg_catalog.set_config('extra_float_digits', '3', false),"
+			" pg_catalog.set_config('standard_conforming_strings', 'on', false),"
 			" pg_catalog.set_config('idle_in_transaction_session_timeout', '0', false),"
 			" pg_catalog.set_config('idle_session_timeout', '0', false)",
 			err);
@@ -208,6 +209,7 @@ int pgw_pg_pin_settings(PGconn *c, struct pgw_err *err)
 		"SELECT pg_catalog.set_config('DateStyle', 'ISO', false),"
 		" pg_catalog.set_config('IntervalStyle', 'postgres', false),"
 		" pg_catalog.set_config('extra_float_digits', '3', false),"
+		" pg_catalog.set_config('standard_conforming_strings', 'on', false),"
 		" pg_catalog.set_config('idle_in_transaction_session_timeout', '0', false)",
 		err);
 }

@@ -1,0 +1,108 @@
+#!/bin/bash
+# Client memory stays flat whatever the table size: the peak resident set
+# of `pgward backup` (--jobs 1 and 2) and of `pgward restore` for a table of
+# 1M rows is within 10 MB of the same for 200k rows.
+. "$(dirname "$0")/lib.sh"
+
+DB=$PGDATABASE
+SMALL=${DB}_s
+LARGE=${DB}_l
+ARCH=$TEST_DIR/archives
+LIMIT_KB=10240
+mkdir -p "$ARCH"
+
+psql_db() {
+	"$PGBIN/psql" -XAtq -v ON_ERROR_STOP=1 -d "$1" -c "$2" </dev/null
+}
+fresh_db() {
+	"$PGBIN/dropdb" --if-exists "$1" </dev/null &&
+	"$PGBIN/createdb" "$1" </dev/null &&
+	test_atexit "'$PGBIN/dropdb' --if-exists --force '$1'"
+}
+
+# peak_rss NAME COMMAND...: run COMMAND (stdin /dev/null); NAME.rc gets its
+# exit code, NAME.kb its peak resident set in kB, NAME.out/.err its output.
+# GNU time (Debian package time) when present, else VmHWM polled from /proc.
+peak_rss() {
+	local name=$1 pid hwm=0 v
+	shift
+	if [ -x /usr/bin/time ]; then
+		/usr/bin/time -f %M -o "$name.time" "$@" </dev/null >"$name.out" 2>"$name.err"
+		echo $? >"$name.rc"
+		tail -n 1 "$name.time" >"$name.kb"
+	else
+		"$@" </dev/null >"$name.out" 2>"$name.err" &
+		pid=$!
+		while kill -0 "$pid" 2>/dev/null; do
+			v=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+			if [ -n "$v" ] && [ "$v" -gt "$hwm" ]; then hwm=$v; fi
+			sleep 0.01
+		done
+		wait "$pid"
+		echo $? >"$name.rc"
+		echo "$hwm" >"$name.kb"
+	fi
+	echo "$name: exit $(cat "$name.rc"), peak RSS $(cat "$name.kb") kB"
+	cat "$name.out" "$name.err"
+	{
+		echo "### [$name] exit $(cat "$name.rc")"
+		cat "$name.out" "$name.err"
+	} >>"$TRANSCRIPT"
+	test_eq 0 "$(cat "$name.rc")" "exit code of $name" &&
+	test_le 1000 "$(cat "$name.kb")" "peak RSS of $name (kB), a sanity check of the measurement"
+}
+
+# flat A B: peaks of runs A and B differ by less than LIMIT_KB.
+flat() {
+	local a b
+	a=$(cat "$1.kb")
+	b=$(cat "$2.kb")
+	echo "peak RSS: $1 $a kB, $2 $b kB, difference $((b - a)) kB (limit $LIMIT_KB)"
+	test_le $((b - a)) $((LIMIT_KB - 1)) "growth of peak RSS from $1 to $2 (kB)" &&
+	test_le $((a - b)) $((LIMIT_KB - 1)) "shrink of peak RSS from $1 to $2 (kB)"
+}
+
+# An AddressSanitizer build keeps freed memory in quarantine (256 MB by
+# default): its resident set measures the sanitizer, not pgward.
+if grep -q -a -m 1 __asan_init "$PGWARD"; then
+	for what in 'set up' 'backup --jobs 1' 'backup --jobs 2' 'restore'; do
+		test_skip "memory: $what" "peak RSS of an AddressSanitizer build measures its quarantine, not pgward"
+	done
+	test_done
+fi
+
+test_expect_success 'set up: the same table with 200k rows and with 1M rows' '
+	for db in "$SMALL:200000" "$LARGE:1000000"; do
+		fresh_db "${db%%:*}" &&
+		psql_db "${db%%:*}" "CREATE TABLE public.items (
+				id bigint PRIMARY KEY, v text NOT NULL, n numeric, at timestamptz);
+			INSERT INTO public.items
+				SELECT g, md5(g::text) || E'\''\t'\'' || md5((g * 3)::text), g / 7.0,
+					timestamptz '\''2024-01-01 00:00:00+00'\'' + g * interval '\''1 second'\''
+				FROM generate_series(1, ${db#*:}) g" || return 1
+	done &&
+	test_eq 1000000 "$(psql_db "$LARGE" "SELECT count(*) FROM public.items")" "rows in the large table"
+'
+
+test_expect_success 'backup --jobs 1: peak RSS for 1M rows within 10 MB of 200k rows' '
+	peak_rss b1_small "$PGWARD" -d "dbname=$SMALL" backup --jobs 1 -o "$ARCH/small.tar.zst" &&
+	peak_rss b1_large "$PGWARD" -d "dbname=$LARGE" backup --jobs 1 -o "$ARCH/large.tar.zst" &&
+	flat b1_small b1_large
+'
+
+test_expect_success 'backup --jobs 2: peak RSS for 1M rows within 10 MB of 200k rows' '
+	peak_rss b2_small "$PGWARD" -d "dbname=$SMALL" backup --jobs 2 -o "$ARCH/small2.tar.zst" &&
+	peak_rss b2_large "$PGWARD" -d "dbname=$LARGE" backup --jobs 2 -o "$ARCH/large2.tar.zst" &&
+	flat b2_small b2_large
+'
+
+test_expect_success 'restore --into an empty database: peak RSS for 1M rows within 10 MB of 200k rows' '
+	fresh_db "${SMALL}_r" &&
+	fresh_db "${LARGE}_r" &&
+	peak_rss r_small "$PGWARD" -d "dbname=$SMALL" restore "$ARCH/small.tar.zst" --yes --into "${SMALL}_r" &&
+	peak_rss r_large "$PGWARD" -d "dbname=$LARGE" restore "$ARCH/large.tar.zst" --yes --into "${LARGE}_r" &&
+	test_eq 1000000 "$(psql_db "${LARGE}_r" "SELECT count(*) FROM public.items")" "rows restored" &&
+	flat r_small r_large
+'
+
+test_done
