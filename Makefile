@@ -26,7 +26,7 @@ endif
 
 DEB_PKGS   := build-essential pkg-config libpq-dev libpg-query-dev \
               libjansson-dev libinih-dev nettle-dev libarchive-dev libzstd-dev libcmocka-dev \
-              postgresql-15 pgbouncer python3
+              postgresql-15 pgbouncer python3 zstd time
 
 HAVE_PKGS  := $(shell pkg-config --exists $(PKGS) $(TEST_PKGS) 2>/dev/null && test -f /usr/include/pg_query.h && echo yes)
 ifeq ($(HAVE_PKGS),yes)
@@ -87,7 +87,7 @@ demo: need-deps
 # check` and `make demo` work on a fresh machine and cost nothing after.
 need-deps:
 	@if [ "$(HAVE_PKGS)" != yes ] || ! test -x /usr/lib/postgresql/15/bin/initdb \
-	    || ! command -v pgbouncer >/dev/null || ! command -v python3 >/dev/null; then $(MAKE) --no-print-directory deps; fi
+	    || ! command -v pgbouncer >/dev/null || ! command -v python3 >/dev/null || ! command -v zstd >/dev/null; then $(MAKE) --no-print-directory deps; fi
 deps:
 	apt-get update
 	DEBIAN_FRONTEND=noninteractive apt-get install -y $(DEB_PKGS)
