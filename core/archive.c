@@ -1205,8 +1205,20 @@ static int put_extensions(json_t *o, const char *const *list,
 		memcpy(name, *list, n);
 		name[n] = '\0';
 		error = put_str(e, "name", name, err);
-		if (!error)
-			error = put_str(e, "version", sp ? sp + 1 : NULL, err);
+		if (!error && sp) {
+			/* "name version schema": the schema is optional */
+			const char *sp2 = strchr(sp + 1, ' ');
+			char version[256];
+
+			snprintf(version, sizeof(version), "%.*s",
+			         (int)(sp2 ? (size_t)(sp2 - sp - 1) : strlen(sp + 1)),
+			         sp + 1);
+			error = put_str(e, "version", version, err);
+			if (!error && sp2)
+				error = put_str(e, "schema", sp2 + 1, err);
+		} else if (!error) {
+			error = put_str(e, "version", NULL, err);
+		}
 	}
 	return error;
 }
@@ -1847,7 +1859,7 @@ static int mf_extensions(char ***out, json_t *v, struct pgw_err *err)
 		return mf_bad("extensions", "is not an array", err);
 	for (i = 0; v && i < json_array_size(v) && !error; i++) {
 		json_t *e = json_array_get(v, i);
-		char *name = NULL, *version = NULL, *s;
+		char *name = NULL, *version = NULL, *schema = NULL, *s;
 
 		snprintf(what, sizeof(what), "extensions[%zu]", i);
 		if (!json_is_object(e)) {
@@ -1864,12 +1876,23 @@ static int mf_extensions(char ***out, json_t *v, struct pgw_err *err)
 			error = mf_string(&version,
 			                  json_object_get(e, "version"), what,
 			                  false, err);
+		snprintf(what, sizeof(what), "extensions[%zu].schema", i);
+		if (!error && json_object_get(e, "schema"))
+			error = mf_string(&schema, json_object_get(e, "schema"),
+			                  what, false, err);
+		if (!error && version && strchr(version, ' '))
+			error = mf_bad(what, "version has a space", err);
 		if (!error) {
-			s = join(name, ' ', version);
+			char *nv = join(name, ' ', version);
+
+			s = nv && schema ? join(nv, ' ', schema) : nv;
+			if (s != nv)
+				free(nv);
 			error = s ? strv_push(&l, s, err) : pgw_err_oom(err);
 		}
 		free(name);
 		free(version);
+		free(schema);
 	}
 	if (!error)
 		error = strv_done(out, &l, err);

@@ -388,11 +388,18 @@ static char *restore_script(const struct pgw_manifest_info *info,
 	/* extensions are prerequisites: created when missing */
 	for (p = info->extensions; p && *p; p++) {
 		const char *sp = strchr(*p, ' ');
+		const char *sp2 = sp ? strchr(sp + 1, ' ') : NULL;
 
+		if (sp2 && strncmp(sp2 + 1, "pg_", 3) != 0)
+			pgw_buf_printf(&s, "CREATE SCHEMA IF NOT EXISTS \"%s\";\n", sp2 + 1);
 		pgw_buf_printf(&s, "CREATE EXTENSION IF NOT EXISTS \"%.*s\"",
 			       (int)(sp ? (size_t)(sp - *p) : strlen(*p)), *p);
+		if (sp2)
+			pgw_buf_printf(&s, " SCHEMA \"%s\"", sp2 + 1);
 		if (sp)
-			pgw_buf_printf(&s, " VERSION '%s'", sp + 1);
+			pgw_buf_printf(&s, " VERSION '%.*s'",
+				       (int)(sp2 ? (size_t)(sp2 - sp - 1) : strlen(sp + 1)),
+				       sp + 1);
 		pgw_buf_puts(&s, ";\n");
 	}
 	pgw_buf_puts(&s, "\\i schema/pre-data.sql\n");
@@ -648,6 +655,7 @@ int pgw_backup(struct pgw_backup_report **out, const struct pgw_config *cfg,
 	pthread_t *threads = NULL;
 	unsigned *parts = NULL;
 	const char **schemas = NULL, **omitted = NULL;
+	char **exts = NULL;
 	char *script = NULL, *path = NULL, vtext[32] = "", id[40], app[64];
 	char *m_created = NULL, *m_db = NULL, *m_enc = NULL, *m_coll = NULL,
 	     *m_ctype = NULL, *m_lsn = NULL;
@@ -787,7 +795,25 @@ int pgw_backup(struct pgw_backup_report **out, const struct pgw_config *cfg,
 	info.ctype = m_ctype;
 	info.schema_version = vtext[0] ? vtext : NULL;
 	info.wal_lsn = m_lsn;
-	info.extensions = (const char *const *)cat->extensions;
+	exts = calloc(cat->n_extensions + 1, sizeof(*exts));
+	if (!exts) {
+		error = pgw_err_oom(err);
+		goto done;
+	}
+	/* "name version schema": created where it was */
+	for (k = 0; k < cat->n_extensions; k++) {
+		struct pgw_buf e = PGW_BUF_INIT;
+
+		pgw_buf_puts(&e, cat->extensions[k]);
+		if (cat->extension_schemas && cat->extension_schemas[k])
+			pgw_buf_printf(&e, " %s", cat->extension_schemas[k]);
+		exts[k] = pgw_buf_detach(&e);
+		if (!exts[k]) {
+			error = pgw_err_oom(err);
+			goto done;
+		}
+	}
+	info.extensions = (const char *const *)exts;
 	info.settings = settings;
 	info.omitted = omitted;
 	script = restore_script(&info, cat, parts);
@@ -847,6 +873,9 @@ done:
 	free(parts);
 	free(schemas);
 	free(omitted);
+	for (k = 0; exts && exts[k]; k++)
+		free(exts[k]);
+	free(exts);
 	free(threads);
 	free(script);
 	free(path);

@@ -54,24 +54,26 @@ static int check_extensions(PGconn *c, const struct pgw_manifest *m,
 	empty = !strcmp(PQgetvalue(res, 0, 0), "t");
 	PQclear(res);
 	for (e = m->extensions; e && *e; e++) {
-		const char *sp = strchr(*e, ' ');
-		char name[256];
+		const char *sp0 = strchr(*e, ' ');
+		char name[256], version[256] = "", schema[256] = "";
 		const char *params[1] = { name };
+		const char *sp = sp0 ? version : NULL;
 
-		snprintf(name, sizeof(name), "%.*s",
-			 (int)(sp ? (size_t)(sp - *e) : strlen(*e)), *e);
+		/* "name version [schema]" */
+		if (sscanf(*e, "%255s %255s %255[^\n]", name, version, schema) < 1)
+			continue;
 		res = NULL;
 		error = pgw_pg_exec(&res, c,
 				    "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = $1",
 				    1, params, err);
 		if (error)
 			return error;
-		if (PQntuples(res) && sp && strcmp(PQgetvalue(res, 0, 0), sp + 1)) {
+		if (PQntuples(res) && sp && strcmp(PQgetvalue(res, 0, 0), version)) {
 			pgw_err_set(err, PGW_EINVAL,
 				    "extension '%s' is at version %s here, the archive needs %s",
-				    name, PQgetvalue(res, 0, 0), sp + 1);
+				    name, PQgetvalue(res, 0, 0), version);
 			pgw_err_hint(err, "ALTER EXTENSION %s UPDATE TO '%s' first, or restore into an empty database",
-				     name, sp + 1);
+				     name, version);
 			PQclear(res);
 			return err->code;
 		}
@@ -87,13 +89,29 @@ static int check_extensions(PGconn *c, const struct pgw_manifest *m,
 					     name);
 				return err->code;
 			}
+			if (schema[0] && strncmp(schema, "pg_", 3) != 0) {
+				/* pre-data gives the schema its owner later */
+				q = pgw_pg_ident(c, schema, err);
+				if (!q)
+					return err->code;
+				pgw_buf_printf(create, "CREATE SCHEMA IF NOT EXISTS %s;\n", q);
+				PQfreemem(q);
+			}
 			q = pgw_pg_ident(c, name, err);
 			if (!q)
 				return err->code;
 			pgw_buf_printf(create, "CREATE EXTENSION IF NOT EXISTS %s", q);
 			PQfreemem(q);
+			if (schema[0]) {
+				/* its schema comes from pre-data: create it first */
+				q = pgw_pg_ident(c, schema, err);
+				if (!q)
+					return err->code;
+				pgw_buf_printf(create, " SCHEMA %s", q);
+				PQfreemem(q);
+			}
 			if (sp) {
-				q = PQescapeLiteral(c, sp + 1, strlen(sp + 1));
+				q = PQescapeLiteral(c, version, strlen(version));
 				pgw_buf_printf(create, " VERSION %s", q ? q : "''");
 				PQfreemem(q);
 			}
@@ -180,7 +198,8 @@ static int replay(PGconn *c, const char *sql, const char *what, bool no_owner,
 		}
 		pgw_stmts_free(stmts, n);
 	}
-	if (error && (!strcmp(err->sqlstate, "42704") || !strcmp(err->sqlstate, "42501"))) {
+	if (error && strstr(err->msg, "role") &&
+	    (!strcmp(err->sqlstate, "42704") || !strcmp(err->sqlstate, "42501"))) {
 		err->code = PGW_EINVAL;
 		pgw_err_hint(err, "the archive's owners must exist and be settable by this role; --no-owner restores everything owned by the restoring role");
 	}
