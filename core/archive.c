@@ -1051,6 +1051,12 @@ int pgw_archive_create(struct pgw_archive_writer **out, const char *path,
 			                             "compression-level",
 			                             level),
 			                     "zstd level", NULL, err);
+		/* compress on other cores while this thread reads from the
+		 * server (a libarchive built without it refuses: fine) */
+		if (!error &&
+		    la.archive_write_set_filter_option(w->a, "zstd", "threads",
+		                                       "2") != ARCHIVE_OK)
+			pgw_log_debug("zstd: no worker threads in this libarchive");
 	}
 	/* no padding after the last block: zstd -d refuses trailing zeros */
 	if (!error)

@@ -328,7 +328,7 @@ struct pgw_backup_opts {
 	int zstd_level;     /* 0: uncompressed tar */
 	bool allow_unsupported; /* leave out what cannot be carried */
 };
-#define PGW_BACKUP_OPTS_INIT { NULL, 1, 3, false }
+#define PGW_BACKUP_OPTS_INIT { NULL, 1, 2, false }
 
 struct pgw_backup_report {
 	char *path;              /* the archive written */

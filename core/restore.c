@@ -217,8 +217,8 @@ static unsigned entry_seq(const char *name)
 	return (unsigned)strtoul(name + 5, NULL, 10);
 }
 
-static int load_entry(PGconn *c, struct pgw_archive_reader *r,
-		      const struct pgw_manifest_table *t, char *chunk,
+/* Start COPY ... FROM STDIN for a table of the manifest. */
+static int copy_start(PGconn *c, const struct pgw_manifest_table *t,
 		      struct pgw_err *err)
 {
 	struct pgw_buf sql = PGW_BUF_INIT;
@@ -240,31 +240,48 @@ static int load_entry(PGconn *c, struct pgw_archive_reader *r,
 	PQfreemem(qn);
 	res = PQexec(c, sql.ptr);
 	pgw_buf_release(&sql);
-	if (PQresultStatus(res) != PGRES_COPY_IN) {
+	if (PQresultStatus(res) != PGRES_COPY_IN)
 		error = pgw_pg_error(err, c, res);
-		PQclear(res);
-		return error;
-	}
 	PQclear(res);
+	return error;
+}
+
+/* End the open COPY: commit its rows to the transaction, or abort it
+ * (a failed check: nothing of it stays). */
+static int copy_end(PGconn *c, bool failed, struct pgw_err *err)
+{
+	PGresult *res;
+	int error = 0;
+
+	PQputCopyEnd(c, failed ? "pgward: archive entry failed its check" : NULL);
+	while ((res = PQgetResult(c))) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && !failed && !error)
+			error = pgw_pg_error(err, c, res);
+		PQclear(res);
+	}
+	return error;
+}
+
+/* Stream one data entry into the open COPY. */
+static int copy_entry(PGconn *c, struct pgw_archive_reader *r, char *chunk,
+		      struct pgw_err *err)
+{
+	int error = 0;
+
 	for (;;) {
 		size_t got = 0;
 
 		error = pgw_archive_read(r, chunk, LOAD_CHUNK, &got, err);
-		if (error || !got || pgw_interrupted())
+		if (error || !got)
 			break;
+		if (pgw_interrupted()) {
+			error = pgw_err_set(err, PGW_EFAILED, "interrupted by a signal");
+			break;
+		}
 		if (PQputCopyData(c, chunk, (int)got) != 1) {
 			error = pgw_pg_error(err, c, NULL);
 			break;
 		}
-	}
-	if (!error && pgw_interrupted())
-		error = pgw_err_set(err, PGW_EFAILED, "interrupted by a signal");
-	/* a checksum failure aborts the COPY: nothing of it stays */
-	PQputCopyEnd(c, error ? "pgward: archive entry failed its check" : NULL);
-	while ((res = PQgetResult(c))) {
-		if (PQresultStatus(res) != PGRES_COMMAND_OK && !error)
-			error = pgw_pg_error(err, c, res);
-		PQclear(res);
 	}
 	return error;
 }
@@ -282,6 +299,7 @@ int pgw_restore(struct pgw_restore_report **out, const struct pgw_config *cfg,
 	char *outside = NULL, *chunk = NULL, id[40], app[64];
 	const struct pgw_archive_entry *e;
 	double t0 = now_s();
+	unsigned open_seq = 0;
 	size_t i;
 	int error;
 
@@ -373,10 +391,18 @@ int pgw_restore(struct pgw_restore_report **out, const struct pgw_config *cfg,
 	rep = calloc(1, sizeof(*rep));
 	if (!error && !rep)
 		error = pgw_err_oom(err);
+	/* consecutive parts of one table go through one COPY */
 	while (!error) {
 		int more = pgw_archive_next(r, &e, err);
 		unsigned seq;
 
+		seq = more > 0 ? entry_seq(e->name) : 0;
+		if (open_seq && seq != open_seq) {
+			error = copy_end(c, false, err);
+			open_seq = 0;
+			if (error)
+				break;
+		}
 		if (more <= 0) {
 			error = more < 0 ? err->code : 0;
 			break;
@@ -398,7 +424,6 @@ int pgw_restore(struct pgw_restore_report **out, const struct pgw_config *cfg,
 			pgw_buf_release(&text);
 			continue;
 		}
-		seq = entry_seq(e->name);
 		if (!seq)
 			continue; /* restore.sql: for psql users */
 		for (i = 0; i < m->n_tables && m->tables[i].seq != seq; i++)
@@ -409,13 +434,24 @@ int pgw_restore(struct pgw_restore_report **out, const struct pgw_config *cfg,
 					    e->name);
 			break;
 		}
-		error = load_entry(c, r, &m->tables[i], chunk, err);
-		if (error)
+		if (!open_seq) {
+			error = copy_start(c, &m->tables[i], err);
+			if (error)
+				break;
+			open_seq = seq;
+		}
+		error = copy_entry(c, r, chunk, err);
+		if (error) {
+			copy_end(c, true, err);
+			open_seq = 0;
 			pgw_err_wrap(err, "loading %s.%s from '%s'",
 				     m->tables[i].schema, m->tables[i].name, e->name);
-		else
+		} else {
 			rep->rows += e->rows;
+		}
 	}
+	if (open_seq)
+		copy_end(c, true, err);
 	if (error)
 		goto rollback;
 	/* 5. sequences: forward only */

@@ -420,7 +420,7 @@ test_expect_success 'set up: a database with a big table, its archive, then chan
 
 test_expect_success 'connection terminated while loading rows: exit 1, database exactly as before' '
 	bg_start restore_kill "$PGWARD" -d "dbname=$BIG" restore "$ARCH/big.tar.zst" --yes &&
-	wait_for 60 "$restore_copy_sql" &&
+	{ wait_for 120 "$restore_copy_sql" || { bg_wait restore_kill 60; bg_show restore_kill; false; }; } &&
 	psql_val "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 		WHERE datname = '\''$BIG'\'' AND application_name LIKE '\''pgward:%'\''" >killed &&
 	test_le 1 "$(cat killed)" "sessions terminated" &&
