@@ -217,6 +217,17 @@ static unsigned entry_seq(const char *name)
 	return (unsigned)strtoul(name + 5, NULL, 10);
 }
 
+static void report_table(const struct pgw_manifest_table *t, long long rows,
+			 double elapsed, bool finished)
+{
+	char item[300];
+	struct pgw_progress p = { "restore", item, (double)rows, (double)t->rows,
+				  0, elapsed, finished };
+
+	snprintf(item, sizeof(item), "%s.%s", t->schema, t->name);
+	pgw_progress_report(&p);
+}
+
 /* Start COPY ... FROM STDIN for a table of the manifest. */
 static int copy_start(PGconn *c, const struct pgw_manifest_table *t,
 		      struct pgw_err *err)
@@ -300,6 +311,9 @@ int pgw_restore(struct pgw_restore_report **out, const struct pgw_config *cfg,
 	const struct pgw_archive_entry *e;
 	double t0 = now_s();
 	unsigned open_seq = 0;
+	size_t open_idx = 0;
+	long long open_rows = 0;
+	double open_t0 = 0;
 	size_t i;
 	int error;
 
@@ -402,6 +416,7 @@ int pgw_restore(struct pgw_restore_report **out, const struct pgw_config *cfg,
 			open_seq = 0;
 			if (error)
 				break;
+			report_table(&m->tables[open_idx], open_rows, now_s() - open_t0, true);
 		}
 		if (more <= 0) {
 			error = more < 0 ? err->code : 0;
@@ -439,6 +454,9 @@ int pgw_restore(struct pgw_restore_report **out, const struct pgw_config *cfg,
 			if (error)
 				break;
 			open_seq = seq;
+			open_idx = i;
+			open_rows = 0;
+			open_t0 = now_s();
 		}
 		error = copy_entry(c, r, chunk, err);
 		if (error) {
@@ -448,6 +466,8 @@ int pgw_restore(struct pgw_restore_report **out, const struct pgw_config *cfg,
 				     m->tables[i].schema, m->tables[i].name, e->name);
 		} else {
 			rep->rows += e->rows;
+			open_rows += e->rows;
+			report_table(&m->tables[i], open_rows, now_s() - open_t0, false);
 		}
 	}
 	if (open_seq)
