@@ -217,6 +217,67 @@ static unsigned entry_seq(const char *name)
 	return (unsigned)strtoul(name + 5, NULL, 10);
 }
 
+/* Who holds a lock on a relation: "pid 123 (app, idle in transaction:
+ * SELECT ...)", for the message of a lock timeout. */
+static void name_holders(struct pgw_err *err, PGconn *c, unsigned objid)
+{
+	char oid[16];
+	const char *params[1] = { oid };
+	struct pgw_err e = PGW_ERR_INIT;
+	PGresult *res = NULL;
+	int i;
+
+	snprintf(oid, sizeof(oid), "%u", objid);
+	if (pgw_pg_exec(&res, c,
+			"SELECT DISTINCT a.pid, a.application_name, a.state, left(a.query, 60)"
+			" FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid"
+			" WHERE l.relation = $1::oid AND l.granted"
+			" AND a.pid <> pg_catalog.pg_backend_pid() LIMIT 5",
+			1, params, &e))
+		return;
+	for (i = 0; i < PQntuples(res); i++)
+		pgw_err_note(err, "held by pid %s (%s, %s: %s)", PQgetvalue(res, i, 0),
+			     PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
+			     PQgetvalue(res, i, 3));
+	PQclear(res);
+}
+
+/* A drop waits at most lock_timeout, and is tried again a few times with
+ * jitter; the last failure names who holds the lock. */
+static int drop_with_retries(PGconn *c, const struct pgw_catalog_object *o,
+			     struct pgw_err *err)
+{
+	int attempt, error = 0;
+
+	for (attempt = 0; attempt <= 5; attempt++) {
+		struct timespec ts = { 0, 0 };
+
+		error = pgw_pg_run(c, "SAVEPOINT pgward_drop", err);
+		if (!error)
+			error = pgw_pg_run(c, o->drop_sql, err);
+		if (!error)
+			return pgw_pg_run(c, "RELEASE SAVEPOINT pgward_drop", err);
+		if (strcmp(err->sqlstate, "55P03") != 0 || pgw_interrupted())
+			return error;
+		{
+			struct pgw_err e = PGW_ERR_INIT;
+
+			if (pgw_pg_run(c, "ROLLBACK TO SAVEPOINT pgward_drop", &e))
+				return error;
+		}
+		if (attempt == 5)
+			break;
+		pgw_err_clear(err);
+		ts.tv_nsec = (long)(100 + rand() % 200) * 1000000L;
+		ts.tv_sec = attempt / 2;
+		nanosleep(&ts, NULL);
+	}
+	if (o->classid == 1259 /* pg_class */)
+		name_holders(err, c, o->objid);
+	pgw_err_hint(err, "the restore waits for no one for long; try again when those sessions are done");
+	return error;
+}
+
 static void report_table(const struct pgw_manifest_table *t, long long rows,
 			 double elapsed, bool finished)
 {
@@ -383,7 +444,7 @@ int pgw_restore(struct pgw_restore_report **out, const struct pgw_config *cfg,
 		goto rollback;
 	/* 3. drop, one object at a time, never a schema or an extension */
 	for (i = 0; i < live->n_objects; i++) {
-		error = pgw_pg_run(c, live->objects[i].drop_sql, err);
+		error = drop_with_retries(c, &live->objects[i], err);
 		if (error) {
 			pgw_err_wrap(err, "dropping %s %s", live->objects[i].kind,
 				     live->objects[i].identity);
