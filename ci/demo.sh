@@ -223,4 +223,18 @@ expect "version" "$version_sql" 8
 pgward 0 --migrations "$release" up
 pgward 0 --migrations "$release" history
 
+step "pgward backup: one consistent archive of the database"
+pgward 0 backup -o "$work/portfolio.tar.zst"
+pgward 0 archive list "$work/portfolio.tar.zst"
+
+step "A destructive mistake: a migration-like change deletes every transaction"
+psql -d portfolio -c "DELETE FROM transactions; DROP TABLE watchlist_items;"
+expect "transactions left" "SELECT count(*) FROM transactions" 0
+
+step "pgward restore: the archive comes back in one transaction"
+pgward 0 restore --yes "$work/portfolio.tar.zst"
+expect "transactions back" "SELECT count(*) FROM transactions" 3
+expect "table watchlist_items back" "SELECT to_regclass('public.watchlist_items') IS NOT NULL" t
+expect "version" "$version_sql" 8
+
 printf '\n%sdemo: all steps behaved as expected%s\n' "$bold" "$off"
