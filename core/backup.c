@@ -34,6 +34,13 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* A unit of reading: a whole table, or a range of its pages (a large
+ * table is split by ctid so that --jobs readers share it). */
+struct work {
+	unsigned seq;
+	long first_page, end_page; /* -1: open end; both -1: whole table */
+};
+
 /* Shared by the readers; `mu` guards everything below it. */
 struct backup {
 	const struct pgw_config *cfg;
@@ -45,6 +52,9 @@ struct backup {
 	struct pgw_archive_writer *w;
 	struct pgw_manifest_table *tables;
 	unsigned *parts; /* parts written per table */
+	unsigned *chunks_left; /* per table: ranges not done yet */
+	struct work *work; /* what readers take, in order */
+	size_t n_work;
 	size_t next;
 	bool failed;
 	struct pgw_err err; /* the first reader's error */
@@ -110,15 +120,17 @@ static void report_progress(struct backup *b, bool force)
 }
 
 /* Hand a full part to the archive (one writer, many readers). */
-static int flush_part(struct backup *b, unsigned seq, unsigned part,
-		      struct pgw_buf *buf, long long rows, struct pgw_err *err)
+static int flush_part(struct backup *b, unsigned seq, struct pgw_buf *buf,
+		      long long rows, struct pgw_err *err)
 {
 	const struct pgw_catalog_table *t = &b->cat->tables[seq - 1];
 	char name[512];
 	int error;
 
-	entry_name(name, sizeof(name), seq, t, part);
 	pthread_mutex_lock(&b->mu);
+	/* numbered when written: parts of a table read by several readers
+	 * still follow each other in order */
+	entry_name(name, sizeof(name), seq, t, b->parts[seq - 1] + 1);
 	error = b->failed ? PGW_ERROR :
 			    pgw_archive_add(b->w, name, buf->ptr, buf->len,
 					    "text", rows, err);
@@ -126,7 +138,7 @@ static int flush_part(struct backup *b, unsigned seq, unsigned part,
 		b->data_bytes += buf->len;
 		b->rows += rows;
 		b->tables[seq - 1].rows += rows;
-		b->parts[seq - 1] = part;
+		b->parts[seq - 1]++;
 		report_progress(b, false);
 	}
 	pthread_mutex_unlock(&b->mu);
@@ -134,13 +146,14 @@ static int flush_part(struct backup *b, unsigned seq, unsigned part,
 	return error;
 }
 
-/* COPY one table out, cutting it into parts at row boundaries. */
-static int copy_table(struct backup *b, PGconn *c, unsigned seq,
+/* COPY one table (or a page range of it) out, cut into parts at row
+ * boundaries. */
+static int copy_table(struct backup *b, PGconn *c, const struct work *wk,
 		      struct pgw_buf *buf, struct pgw_err *err)
 {
+	unsigned seq = wk->seq;
 	const struct pgw_catalog_table *t = &b->cat->tables[seq - 1];
 	struct pgw_buf sql = PGW_BUF_INIT;
-	unsigned part = 1;
 	long long rows = 0;
 	double t0 = now_s();
 	PGresult *res;
@@ -149,11 +162,19 @@ static int copy_table(struct backup *b, PGconn *c, unsigned seq,
 
 	/* generated columns are left out; none at all: COPY leaves them
 	 * out by itself */
-	if (t->columns && *t->columns)
+	if (wk->first_page >= 0) {
+		/* PostgreSQL 14+ reads a ctid range without a full scan */
+		pgw_buf_printf(&sql, "COPY (SELECT %s FROM ONLY %s WHERE ctid >= '(%ld,0)'::tid",
+			       t->columns, t->qualified, wk->first_page);
+		if (wk->end_page >= 0)
+			pgw_buf_printf(&sql, " AND ctid < '(%ld,0)'::tid", wk->end_page);
+		pgw_buf_puts(&sql, ") TO STDOUT");
+	} else if (t->columns && *t->columns) {
 		pgw_buf_printf(&sql, "COPY %s (%s) TO STDOUT", t->qualified,
 			       t->columns);
-	else
+	} else {
 		pgw_buf_printf(&sql, "COPY %s TO STDOUT", t->qualified);
+	}
 	if (pgw_buf_oom(&sql))
 		return pgw_err_oom(err);
 	res = PQexec(c, sql.ptr);
@@ -180,7 +201,7 @@ static int copy_table(struct backup *b, PGconn *c, unsigned seq,
 			pgw_progress_report(&pr);
 		}
 		if (buf->len && buf->len + (size_t)n > PGW_ARCHIVE_PART_SIZE) {
-			error = flush_part(b, seq, part++, buf, rows, err);
+			error = flush_part(b, seq, buf, rows, err);
 			rows = 0;
 		}
 		pgw_buf_put(buf, row, (size_t)n);
@@ -204,13 +225,19 @@ static int copy_table(struct backup *b, PGconn *c, unsigned seq,
 		PQclear(res);
 	}
 	if (!error && buf->len)
-		error = flush_part(b, seq, part, buf, rows, err);
+		error = flush_part(b, seq, buf, rows, err);
 	if (!error) {
 		struct pgw_progress pr = { "backup", t->qualified, 0, t->est_rows,
 					   0, now_s() - t0, true };
+		bool last;
 
 		pthread_mutex_lock(&b->mu);
 		pr.done = (double)b->tables[seq - 1].rows;
+		last = --b->chunks_left[seq - 1] == 0;
+		if (!last) {
+			pthread_mutex_unlock(&b->mu);
+			return 0;
+		}
 		b->tables_done++;
 		pgw_log_info("backup: %s: %lld rows", t->qualified,
 			     b->tables[seq - 1].rows);
@@ -231,12 +258,12 @@ static int read_tables(struct backup *b, PGconn *c, struct pgw_err *err)
 
 		pthread_mutex_lock(&b->mu);
 		i = b->next++;
-		if (b->failed || i >= b->cat->n_tables) {
+		if (b->failed || i >= b->n_work) {
 			pthread_mutex_unlock(&b->mu);
 			break;
 		}
 		pthread_mutex_unlock(&b->mu);
-		error = copy_table(b, c, (unsigned)i + 1, &buf, err);
+		error = copy_table(b, c, &b->work[i], &buf, err);
 		if (error)
 			break;
 	}
@@ -250,6 +277,52 @@ static int read_tables(struct backup *b, PGconn *c, struct pgw_err *err)
 		pthread_mutex_unlock(&b->mu);
 	}
 	return error;
+}
+
+/* Pages per range when a table is split among readers (64 MiB). */
+#define SPLIT_PAGES 8192L
+
+/* What the readers take: each table whole, or, with several readers, a
+ * large table in page ranges (the last range open-ended: the estimate
+ * may be behind the snapshot). */
+static int plan_work(struct backup *b, int jobs, struct pgw_err *err)
+{
+	const struct pgw_catalog *cat = b->cat;
+	size_t k, n = 0, cap = cat->n_tables + 1;
+
+	b->chunks_left = calloc(cat->n_tables + 1, sizeof(*b->chunks_left));
+	for (k = 0; k < cat->n_tables; k++) {
+		long pages = (long)(cat->tables[k].est_bytes / 8192);
+
+		if (jobs > 1 && pages > SPLIT_PAGES && cat->tables[k].columns &&
+		    *cat->tables[k].columns)
+			cap += (size_t)(pages / SPLIT_PAGES) + 1;
+	}
+	b->work = calloc(cap, sizeof(*b->work));
+	if (!b->work || !b->chunks_left)
+		return pgw_err_oom(err);
+	for (k = 0; k < cat->n_tables; k++) {
+		long pages = (long)(cat->tables[k].est_bytes / 8192), p;
+		unsigned seq = (unsigned)k + 1;
+
+		if (jobs > 1 && pages > SPLIT_PAGES && cat->tables[k].columns &&
+		    *cat->tables[k].columns) {
+			for (p = 0; p < pages; p += SPLIT_PAGES) {
+				b->work[n].seq = seq;
+				b->work[n].first_page = p;
+				b->work[n].end_page = p + SPLIT_PAGES < pages ? p + SPLIT_PAGES : -1;
+				n++;
+				b->chunks_left[k]++;
+			}
+		} else {
+			b->work[n].seq = seq;
+			b->work[n].first_page = b->work[n].end_page = -1;
+			n++;
+			b->chunks_left[k] = 1;
+		}
+	}
+	b->n_work = n;
+	return 0;
 }
 
 static int begin_snapshot_tx(PGconn *c, struct pgw_err *err)
@@ -752,6 +825,9 @@ int pgw_backup(struct pgw_backup_report **out, const struct pgw_config *cfg,
 		b.tables[k].name = cat->tables[k].name;
 		b.tables[k].columns = cat->tables[k].columns;
 	}
+	error = plan_work(&b, jobs, err);
+	if (error)
+		goto done;
 	for (k = 0; k < cat->n_schemas; k++)
 		schemas[k] = cat->schemas[k];
 	for (k = 0; k < cat->n_unsupported; k++)
@@ -870,6 +946,8 @@ done:
 	pgw_catalog_free(cat);
 	pgw_history_free(hist);
 	free(b.tables);
+	free(b.work);
+	free(b.chunks_left);
 	free(parts);
 	free(schemas);
 	free(omitted);
