@@ -279,8 +279,8 @@ static int read_tables(struct backup *b, PGconn *c, struct pgw_err *err)
 	return error;
 }
 
-/* Pages per range when a table is split among readers (64 MiB). */
-#define SPLIT_PAGES 8192L
+/* Pages per range when a table is split among readers (8 MiB). */
+#define SPLIT_PAGES 1024L
 
 /* What the readers take: each table whole, or, with several readers, a
  * large table in page ranges (the last range open-ended: the estimate
@@ -314,6 +314,8 @@ static int plan_work(struct backup *b, int jobs, struct pgw_err *err)
 				n++;
 				b->chunks_left[k]++;
 			}
+			pgw_log_info("backup: %s is read in %u page ranges by %d readers",
+				     cat->tables[k].qualified, b->chunks_left[k], jobs);
 		} else {
 			b->work[n].seq = seq;
 			b->work[n].first_page = b->work[n].end_page = -1;
