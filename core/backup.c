@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "archive.h"
+#include "clock.h"
 #include "catalog.h"
 #include "history.h"
 #include "interrupt.h"
@@ -25,14 +26,6 @@
 #include "plan.h"
 
 #define LOCK_RETRIES 5
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* A unit of reading: a whole table, or a range of its pages (a large
  * table is split by ctid so that --jobs readers share it). */
@@ -108,7 +101,7 @@ static void entry_name(char *out, size_t cap, unsigned seq,
 
 static void report_progress(struct backup *b, bool force)
 {
-	double t = now_s();
+	double t = pgw_clock_now();
 
 	if (!force && t - b->last_report < 5)
 		return;
@@ -155,7 +148,7 @@ static int copy_table(struct backup *b, PGconn *c, const struct work *wk,
 	const struct pgw_catalog_table *t = &b->cat->tables[seq - 1];
 	struct pgw_buf sql = PGW_BUF_INIT;
 	long long rows = 0;
-	double t0 = now_s();
+	double t0 = pgw_clock_now();
 	PGresult *res;
 	char *row;
 	int n, error = 0;
@@ -196,7 +189,7 @@ static int copy_table(struct backup *b, PGconn *c, const struct work *wk,
 		if (((rows + 1) & 8191) == 0) {
 			struct pgw_progress pr = { "backup", t->qualified,
 						   (double)(b->tables[seq - 1].rows + rows),
-						   t->est_rows, 0, now_s() - t0, false };
+						   t->est_rows, 0, pgw_clock_now() - t0, false };
 
 			pgw_progress_report(&pr);
 		}
@@ -228,7 +221,7 @@ static int copy_table(struct backup *b, PGconn *c, const struct work *wk,
 		error = flush_part(b, seq, buf, rows, err);
 	if (!error) {
 		struct pgw_progress pr = { "backup", t->qualified, 0, t->est_rows,
-					   0, now_s() - t0, true };
+					   0, pgw_clock_now() - t0, true };
 		bool last;
 
 		pthread_mutex_lock(&b->mu);
@@ -392,8 +385,6 @@ static int lock_tables(PGconn *c, const struct pgw_catalog *cat,
 	if (pgw_buf_oom(&sql))
 		return pgw_err_oom(err);
 	for (attempt = 0;; attempt++) {
-		struct timespec ts;
-
 		error = pgw_pg_run(c, "SAVEPOINT pgward_lock", err);
 		if (!error)
 			error = pgw_pg_run(c, sql.ptr, err);
@@ -404,13 +395,7 @@ static int lock_tables(PGconn *c, const struct pgw_catalog *cat,
 		error = pgw_pg_run(c, "ROLLBACK TO SAVEPOINT pgward_lock", err);
 		if (error)
 			break;
-		ts.tv_sec = 0;
-		ts.tv_nsec = (100 + rand() % 200) * 1000000L * (attempt + 1);
-		while (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		nanosleep(&ts, NULL);
+		pgw_clock_sleep((100 + rand() % 200) / 1000.0 * (attempt + 1));
 	}
 	if (error && !strcmp(err->sqlstate, "55P03")) {
 		PGresult *res = NULL;
@@ -751,7 +736,7 @@ int pgw_backup(struct pgw_backup_report **out, const struct pgw_config *cfg,
 	memset(&info, 0, sizeof(info));
 	pthread_mutex_init(&b.mu, NULL);
 	b.cfg = cfg;
-	b.started = b.last_report = now_s();
+	b.started = b.last_report = pgw_clock_now();
 	pgw_pg_new_id(id);
 	snprintf(app, sizeof(app), "pgward:%s", id);
 	b.app = app;
@@ -936,7 +921,7 @@ int pgw_backup(struct pgw_backup_report **out, const struct pgw_config *cfg,
 	rep->data_bytes = b.data_bytes;
 	rep->rows = b.rows;
 	rep->n_tables = cat->n_tables;
-	rep->seconds = now_s() - b.started;
+	rep->seconds = pgw_clock_now() - b.started;
 	*out = rep;
 	rep = NULL;
 done:

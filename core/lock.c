@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "interrupt.h"
 #include "pg.h"
 
@@ -20,14 +21,6 @@ void pgw_lock_keys(int keys[2], const char *schema)
 	}
 	keys[0] = 0x70677764;
 	keys[1] = (int)(h & 0x7fffffff);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void key_text(char a[16], char b[16], const char *schema)
@@ -72,7 +65,7 @@ int pgw_lock_take(PGconn *ctl, const char *schema, int wait_s,
 {
 	char a[16], b[16], holder[256];
 	const char *params[2] = { a, b };
-	double deadline = now_s() + wait_s;
+	double deadline = pgw_clock_now() + wait_s;
 	bool told = false;
 	int error;
 
@@ -98,7 +91,7 @@ int pgw_lock_take(PGconn *ctl, const char *schema, int wait_s,
 					    holder);
 			break;
 		}
-		if (now_s() >= deadline) {
+		if (pgw_clock_now() >= deadline) {
 			pgw_err_set(err, PGW_ELOCKED,
 				    "another pgward holds the deploy lock: %s",
 				    holder);
@@ -113,12 +106,8 @@ int pgw_lock_take(PGconn *ctl, const char *schema, int wait_s,
 				       wait_s, holder);
 			told = true;
 		}
-		{
-			/* 200-450 ms, jittered so waiters do not march in step */
-			struct timespec ts = { 0, (200 + rand() % 250) * 1000000L };
-
-			nanosleep(&ts, NULL);
-		}
+		/* 200-450 ms, jittered so waiters do not march in step */
+		pgw_clock_sleep((200 + rand() % 250) / 1000.0);
 	}
 	pgw_interrupt_watch(NULL);
 	return error;

@@ -7,29 +7,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "history.h"
 #include "interrupt.h"
 #include "lock.h"
 #include "pg.h"
 #include "sqlparse.h"
 #include "watchdog.h"
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_s(double s)
-{
-	struct timespec ts;
-
-	ts.tv_sec = (time_t)s;
-	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-	nanosleep(&ts, NULL);
-}
 
 /* ROLLBACK only when a transaction is open: no warning otherwise. */
 static void rollback(struct pgw_exec *x)
@@ -267,7 +251,7 @@ static int try_segment(struct pgw_exec *x, struct pgw_run *run, size_t first,
 	for (i = first; i <= last; i++) {
 		struct pgw_plan_item *it = &run->items[i];
 		const struct pgw_migration *m = it->m;
-		double t0 = now_s();
+		double t0 = pgw_clock_now();
 
 		pgw_log_info("%s %s", run->down ? "reverting" : "applying",
 			     m->file);
@@ -282,7 +266,7 @@ static int try_segment(struct pgw_exec *x, struct pgw_run *run, size_t first,
 					  k ? NULL : reset.ptr, wd, err);
 		if (!error && !run->down)
 			error = run_verify(x, m, wd, err);
-		it->duration_ms = (long long)((now_s() - t0) * 1000);
+		it->duration_ms = (long long)((pgw_clock_now() - t0) * 1000);
 		if (error)
 			break;
 	}
@@ -321,7 +305,7 @@ static int run_segment(struct pgw_exec *x, struct pgw_run *run, size_t first,
 			       wait);
 		pgw_err_clear(err);
 		pgw_watchdog_reset(wd);
-		sleep_s(wait);
+		pgw_clock_sleep(wait);
 	}
 	for (i = first; i <= last; i++) {
 		run->items[i].done = true;
@@ -536,7 +520,7 @@ static void log_index_progress(struct pgw_exec *x, const struct pgw_stmt *st)
 static int run_with_progress(struct pgw_exec *x, const struct pgw_stmt *st,
 			     struct pgw_err *err)
 {
-	double next = now_s() + 5;
+	double next = pgw_clock_now() + 5;
 	PGresult *res, *failed = NULL;
 
 	if (!PQsendQuery(x->conn, st->sql))
@@ -549,9 +533,9 @@ static int run_with_progress(struct pgw_exec *x, const struct pgw_stmt *st,
 		if (!PQisBusy(x->conn))
 			break;
 		poll(&pfd, 1, 1000);
-		if ((st->flags & PGW_STMT_CONCURRENT_INDEX) && now_s() >= next) {
+		if ((st->flags & PGW_STMT_CONCURRENT_INDEX) && pgw_clock_now() >= next) {
 			log_index_progress(x, st);
-			next = now_s() + 5;
+			next = pgw_clock_now() + 5;
 		}
 	}
 	while ((res = PQgetResult(x->conn))) {
@@ -605,7 +589,7 @@ static int run_notx(struct pgw_exec *x, struct pgw_run *run, size_t idx,
 	const struct pgw_migration *m = it->m;
 	struct undo_list undo = { NULL, 0 };
 	int long_ms = x->cfg->concurrent_timeout_s * 1000;
-	double t0 = now_s();
+	double t0 = pgw_clock_now();
 	size_t k;
 	int error = 0, attempt;
 
@@ -643,7 +627,7 @@ static int run_notx(struct pgw_exec *x, struct pgw_run *run, size_t idx,
 			    attempt >= x->cfg->lock_retries)
 				break;
 			pgw_err_clear(err);
-			sleep_s(backoff_s(attempt));
+			pgw_clock_sleep(backoff_s(attempt));
 		}
 		if (error && pgw_interrupted()) {
 			interrupted(err);
@@ -670,7 +654,7 @@ static int run_notx(struct pgw_exec *x, struct pgw_run *run, size_t idx,
 				      x->cfg->timeout_s * 1000, err);
 	if (!error && !run->down)
 		error = run_verify(x, m, wd, err);
-	it->duration_ms = (long long)((now_s() - t0) * 1000);
+	it->duration_ms = (long long)((pgw_clock_now() - t0) * 1000);
 	if (!error)
 		error = record(x, run, idx, idx, err);
 	if (!error && !pgw_lock_held(x->ctl, x->cfg->schema))

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "archive.h"
+#include "clock.h"
 #include "catalog.h"
 #include "interrupt.h"
 #include "pg.h"
@@ -23,14 +24,6 @@ void pgw_restore_report_free(struct pgw_restore_report *r)
 		return;
 	free(r->database);
 	free(r);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* Extensions are prerequisites: the same version must be there, or the
@@ -250,8 +243,6 @@ static int drop_with_retries(PGconn *c, const struct pgw_catalog_object *o,
 	int attempt, error = 0;
 
 	for (attempt = 0; attempt <= 5; attempt++) {
-		struct timespec ts = { 0, 0 };
-
 		error = pgw_pg_run(c, "SAVEPOINT pgward_drop", err);
 		if (!error)
 			error = pgw_pg_run(c, o->drop_sql, err);
@@ -268,9 +259,7 @@ static int drop_with_retries(PGconn *c, const struct pgw_catalog_object *o,
 		if (attempt == 5)
 			break;
 		pgw_err_clear(err);
-		ts.tv_nsec = (long)(100 + rand() % 200) * 1000000L;
-		ts.tv_sec = attempt / 2;
-		nanosleep(&ts, NULL);
+		pgw_clock_sleep(attempt / 2 + (100 + rand() % 200) / 1000.0);
 	}
 	if (o->classid == 1259 /* pg_class */)
 		name_holders(err, c, o->objid);
@@ -370,7 +359,7 @@ int pgw_restore(struct pgw_restore_report **out, const struct pgw_config *cfg,
 	PGconn *c = NULL;
 	char *outside = NULL, *chunk = NULL, id[40], app[64];
 	const struct pgw_archive_entry *e;
-	double t0 = now_s();
+	double t0 = pgw_clock_now();
 	unsigned open_seq = 0;
 	size_t open_idx = 0;
 	long long open_rows = 0;
@@ -477,7 +466,7 @@ int pgw_restore(struct pgw_restore_report **out, const struct pgw_config *cfg,
 			open_seq = 0;
 			if (error)
 				break;
-			report_table(&m->tables[open_idx], open_rows, now_s() - open_t0, true);
+			report_table(&m->tables[open_idx], open_rows, pgw_clock_now() - open_t0, true);
 		}
 		if (more <= 0) {
 			error = more < 0 ? err->code : 0;
@@ -517,7 +506,7 @@ int pgw_restore(struct pgw_restore_report **out, const struct pgw_config *cfg,
 			open_seq = seq;
 			open_idx = i;
 			open_rows = 0;
-			open_t0 = now_s();
+			open_t0 = pgw_clock_now();
 		}
 		error = copy_entry(c, r, chunk, err);
 		if (error) {
@@ -528,7 +517,7 @@ int pgw_restore(struct pgw_restore_report **out, const struct pgw_config *cfg,
 		} else {
 			rep->rows += e->rows;
 			open_rows += e->rows;
-			report_table(&m->tables[i], open_rows, now_s() - open_t0, false);
+			report_table(&m->tables[i], open_rows, pgw_clock_now() - open_t0, false);
 		}
 	}
 	if (open_seq)
@@ -577,7 +566,7 @@ int pgw_restore(struct pgw_restore_report **out, const struct pgw_config *cfg,
 	pgw_err_clear(err);
 	rep->database = strdup(PQdb(c));
 	rep->n_tables = m->n_tables;
-	rep->seconds = now_s() - t0;
+	rep->seconds = pgw_clock_now() - t0;
 	*out = rep;
 	rep = NULL;
 	goto done;

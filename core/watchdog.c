@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "pg.h"
 
 #define POLL_MS 100
@@ -33,14 +34,6 @@ struct pgw_watchdog {
 	struct held held[MAX_TRACKED];
 	int n_held;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Rebuild the tracked set from one pg_locks sample, keeping first-seen
  * times of locks still held; returns the longest hold. */
@@ -135,7 +128,7 @@ static void *watch(void *arg)
 			pause_poll(wd);
 			continue;
 		}
-		t = now_s();
+		t = pgw_clock_now();
 		pthread_mutex_lock(&wd->mu);
 		worst = sample(wd, res, t);
 		PQclear(res);
