@@ -2829,3 +2829,13 @@ void pgw_archive_close(struct pgw_archive_reader *r)
 	free(r->path);
 	free(r);
 }
+
+int pgw_archive_extension_parts(const char *spec, char name[256],
+                                char version[256], char schema[256])
+{
+	int n;
+
+	name[0] = version[0] = schema[0] = '\0';
+	n = sscanf(spec, "%255s %255s %255[^\n]", name, version, schema);
+	return n < 0 ? 0 : n;
+}

@@ -106,6 +106,11 @@ struct pgw_manifest {
 	char archive_sha256[65]; /* of the archive file, as finish reported */
 };
 void pgw_manifest_free(struct pgw_manifest *m);
+/* Split an extension as the manifest lists it, "name version [schema]"
+ * (the schema may hold spaces), into its parts, each at most 255 bytes,
+ * "" when absent.  Returns how many parts were found (0: none). */
+int pgw_archive_extension_parts(const char *spec, char name[256],
+				char version[256], char schema[256]);
 
 /* Check a whole archive without a database: every entry name is one the
  * layout allows (no "..", no absolute path, no link, no device, no

@@ -447,19 +447,17 @@ static char *restore_script(const struct pgw_manifest_info *info,
 	}
 	/* extensions are prerequisites: created when missing */
 	for (p = info->extensions; p && *p; p++) {
-		const char *sp = strchr(*p, ' ');
-		const char *sp2 = sp ? strchr(sp + 1, ' ') : NULL;
+		char name[256], version[256], schema[256];
 
-		if (sp2 && strncmp(sp2 + 1, "pg_", 3) != 0)
-			pgw_buf_printf(&s, "CREATE SCHEMA IF NOT EXISTS \"%s\";\n", sp2 + 1);
-		pgw_buf_printf(&s, "CREATE EXTENSION IF NOT EXISTS \"%.*s\"",
-			       (int)(sp ? (size_t)(sp - *p) : strlen(*p)), *p);
-		if (sp2)
-			pgw_buf_printf(&s, " SCHEMA \"%s\"", sp2 + 1);
-		if (sp)
-			pgw_buf_printf(&s, " VERSION '%.*s'",
-				       (int)(sp2 ? (size_t)(sp2 - sp - 1) : strlen(sp + 1)),
-				       sp + 1);
+		if (!pgw_archive_extension_parts(*p, name, version, schema))
+			continue;
+		if (schema[0] && strncmp(schema, "pg_", 3) != 0)
+			pgw_buf_printf(&s, "CREATE SCHEMA IF NOT EXISTS \"%s\";\n", schema);
+		pgw_buf_printf(&s, "CREATE EXTENSION IF NOT EXISTS \"%s\"", name);
+		if (schema[0])
+			pgw_buf_printf(&s, " SCHEMA \"%s\"", schema);
+		if (version[0])
+			pgw_buf_printf(&s, " VERSION '%s'", version);
 		pgw_buf_puts(&s, ";\n");
 	}
 	pgw_buf_puts(&s, "\\i schema/pre-data.sql\n");

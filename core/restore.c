@@ -47,14 +47,13 @@ static int check_extensions(PGconn *c, const struct pgw_manifest *m,
 	empty = !strcmp(PQgetvalue(res, 0, 0), "t");
 	PQclear(res);
 	for (e = m->extensions; e && *e; e++) {
-		const char *sp0 = strchr(*e, ' ');
-		char name[256], version[256] = "", schema[256] = "";
+		char name[256], version[256], schema[256];
 		const char *params[1] = { name };
-		const char *sp = sp0 ? version : NULL;
+		const char *sp;
 
-		/* "name version [schema]" */
-		if (sscanf(*e, "%255s %255s %255[^\n]", name, version, schema) < 1)
+		if (!pgw_archive_extension_parts(*e, name, version, schema))
 			continue;
+		sp = version[0] ? version : NULL;
 		res = NULL;
 		error = pgw_pg_exec(&res, c,
 				    "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = $1",
