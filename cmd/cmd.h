@@ -56,6 +56,8 @@ int cmd_baseline(int argc, char **argv, struct cmd_globals *g);
 int cmd_backup(int argc, char **argv, struct cmd_globals *g);
 int cmd_restore(int argc, char **argv, struct cmd_globals *g);
 int cmd_archive(int argc, char **argv, struct cmd_globals *g);
+int cmd_schema(int argc, char **argv, struct cmd_globals *g);
+int cmd_verify(int argc, char **argv, struct cmd_globals *g);
 
 /* progress.c: draw progress on stderr (nothing with -q). */
 void cmd_progress_install(int verbosity);

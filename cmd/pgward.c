@@ -35,6 +35,10 @@ static const struct cmd_spec cmds[] = {
 	{ "archive", cmd_archive,
 	  "pgward archive verify [--sha256 HEX] FILE | pgward archive list FILE",
 	  "check or list an archive, no database needed" },
+	{ "schema", cmd_schema, "pgward schema dump [-o FILE]",
+	  "the canonical text of the live schema (migrations/schema.sql)" },
+	{ "verify", cmd_verify, "pgward verify",
+	  "run the last deploy's verify sections, compare the live schema with schema.sql" },
 };
 
 static const char global_help[] =

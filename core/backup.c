@@ -704,7 +704,8 @@ int pgw_backup(struct pgw_backup_report **out, const struct pgw_config *cfg,
 	};
 	struct backup b;
 	struct pgw_manifest_info info;
-	struct pgw_catalog_opts copts = { NULL, opts->allow_unsupported, false };
+	struct pgw_catalog_opts copts = { NULL, opts->allow_unsupported, false,
+					  NULL };
 	struct pgw_backup_report *rep = NULL;
 	struct pgw_catalog *cat = NULL;
 	struct pgw_history *hist = NULL;

@@ -545,6 +545,10 @@ static int read_scope(struct pgw_cat_ctx *x,
 			        name);
 			goto done;
 		}
+		for (j = 0; !excluded && opts->exclude_schemas &&
+		            opts->exclude_schemas[j];
+		     j++)
+			excluded = strcmp(name, opts->exclude_schemas[j]) == 0;
 		if (excluded)
 			continue;
 		if (platform && !listed) {

@@ -19,6 +19,9 @@ struct pgw_catalog_opts {
 	bool allow_unsupported; /* record unsupported objects, don't fail */
 	bool only_listed; /* scope is extra_schemas alone (restore: exactly
 			   * the archive's schemas, those that exist) */
+	const char *const *exclude_schemas; /* NULL-terminated, or NULL:
+					     * left out (schema dump: pgward's
+					     * own) */
 };
 
 /* One table whose rows the archive carries. */

@@ -17,6 +17,7 @@
 #include "migrate.h"
 #include "pg.h"
 #include "plan.h"
+#include "verify.h"
 
 /* The connection pgward itself uses: session-capable (direct). */
 static const char *session_url(const struct pgw_config *cfg)
@@ -97,6 +98,18 @@ static int ctx_lock(struct ctx *c, int wait_s, struct pgw_err *err)
 static int run_exec(struct ctx *c, struct pgw_run *run, struct pgw_err *err)
 {
 	struct pgw_exec x = { 0 };
+	char *hash = NULL;
+	int error;
+
+	/* the head row records the schema schema.sql expects at its
+	 * version, for the drift check of status */
+	if (!run->down) {
+		error = pgw_expected_hash(&hash, &x.schema_hash_version, c->cfg,
+					  err);
+		if (error)
+			return error;
+		x.schema_hash = hash;
+	}
 
 	x.conn = c->conn;
 	x.ctl = c->ctl;
@@ -104,7 +117,9 @@ static int run_exec(struct ctx *c, struct pgw_run *run, struct pgw_err *err)
 	x.conninfo = session_url(c->cfg);
 	x.app_name = c->app;
 	x.deploy_id = c->id;
-	return pgw_exec_run(&x, run, err);
+	error = pgw_exec_run(&x, run, err);
+	free(hash);
+	return error;
 }
 
 static int do_run(struct pgw_run **out, const struct pgw_config *cfg,

@@ -306,3 +306,58 @@ const struct pgw_applied *pgw_history_find(const struct pgw_history *h,
 	}
 	return NULL;
 }
+
+int pgw_history_set_hash(PGconn *c, const char *schema, int64_t version,
+			 const char *hash, struct pgw_err *err)
+{
+	struct pgw_buf sql = PGW_BUF_INIT;
+	char *table = table_name(c, schema, err);
+	char v[32];
+	const char *params[2];
+	int error;
+
+	if (!table)
+		return err->code;
+	snprintf(v, sizeof(v), "%lld", (long long)version);
+	params[0] = hash;
+	params[1] = v;
+	pgw_buf_printf(&sql, "UPDATE %s SET schema_hash = $1 WHERE version = $2",
+		       table);
+	error = pgw_buf_oom(&sql) ? pgw_err_oom(err)
+				  : pgw_pg_exec(NULL, c, sql.ptr, 2, params, err);
+	pgw_buf_release(&sql);
+	free(table);
+	return error;
+}
+
+int pgw_history_get_hash(char **out, PGconn *c, const char *schema,
+			 struct pgw_err *err)
+{
+	struct pgw_buf sql = PGW_BUF_INIT;
+	char *table = table_name(c, schema, err);
+	PGresult *res = NULL;
+	int error;
+
+	*out = NULL;
+	if (!table)
+		return err->code;
+	error = pgw_pg_exec(&res, c, "SELECT to_regclass($1) IS NOT NULL", 1,
+			    (const char *const *)&table, err);
+	if (error || PQgetvalue(res, 0, 0)[0] != 't')
+		goto done; /* no history: no hash */
+	PQclear(res);
+	res = NULL;
+	pgw_buf_printf(&sql,
+		       "SELECT schema_hash FROM %s ORDER BY version DESC LIMIT 1",
+		       table);
+	error = pgw_buf_oom(&sql) ? pgw_err_oom(err)
+				  : pgw_pg_exec(&res, c, sql.ptr, 0, NULL, err);
+	if (!error && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) &&
+	    !(*out = strdup(PQgetvalue(res, 0, 0))))
+		error = pgw_err_oom(err);
+done:
+	PQclear(res);
+	pgw_buf_release(&sql);
+	free(table);
+	return error;
+}

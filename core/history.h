@@ -22,6 +22,12 @@ int pgw_history_insert(PGconn *c, const char *schema,
 		       const struct pgw_migration *const *ms,
 		       const long long *durations, size_t n,
 		       const char *deploy_id, struct pgw_err *err);
+/* Store the expected-schema hash with the row of `version`. */
+int pgw_history_set_hash(PGconn *c, const char *schema, int64_t version,
+			 const char *hash, struct pgw_err *err);
+/* The hash stored with the highest version (*out NULL when none). */
+int pgw_history_get_hash(char **out, PGconn *c, const char *schema,
+			 struct pgw_err *err);
 /* Forget versions[0..n): they were reverted. */
 int pgw_history_delete(PGconn *c, const char *schema, const int64_t *versions,
 		       size_t n, struct pgw_err *err);

@@ -92,6 +92,17 @@ static int exec_stmt(struct pgw_exec *x, const struct pgw_migration *m,
 	return error;
 }
 
+const char *pgw_verify_failed(const PGresult *res)
+{
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		return NULL;
+	if (PQntuples(res) == 0 || PQnfields(res) == 0)
+		return "no row";
+	if (PQgetisnull(res, 0, 0))
+		return "NULL";
+	return strcmp(PQgetvalue(res, 0, 0), "f") == 0 ? "false" : NULL;
+}
+
 /* The verify section: every statement must succeed, and a query's first
  * value must be neither false nor NULL. */
 static int run_verify(struct pgw_exec *x, const struct pgw_migration *m,
@@ -113,15 +124,10 @@ static int run_verify(struct pgw_exec *x, const struct pgw_migration *m,
 			(void)wd;
 			return err->code;
 		}
-		bad = s == PGRES_TUPLES_OK &&
-		      (PQntuples(res) == 0 || PQnfields(res) == 0 ||
-		       PQgetisnull(res, 0, 0) ||
-		       !strcmp(PQgetvalue(res, 0, 0), "f"));
+		bad = pgw_verify_failed(res) != NULL;
 		if (bad) {
 			struct pgw_buf what = PGW_BUF_INIT;
-			const char *got = PQntuples(res) == 0 ? "no row" :
-					  PQgetisnull(res, 0, 0) ? "NULL" :
-								   "false";
+			const char *got = pgw_verify_failed(res);
 
 			pgw_stmt_summary(&what, st->sql);
 			pgw_err_set(err, PGW_EFAILED,
@@ -195,6 +201,10 @@ static int record(struct pgw_exec *x, struct pgw_run *run, size_t first,
 	else
 		error = pgw_history_insert(x->conn, x->cfg->schema, ms, ds, n,
 					   x->deploy_id, err);
+	for (i = 0; !error && !run->down && x->schema_hash && i < n; i++)
+		if (vs[i] == x->schema_hash_version)
+			error = pgw_history_set_hash(x->conn, x->cfg->schema,
+						     vs[i], x->schema_hash, err);
 done:
 	free(ms);
 	free(ds);

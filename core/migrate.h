@@ -17,7 +17,14 @@ struct pgw_exec {
 	const char *app_name;
 	const char *deploy_id;
 	bool committed_any; /* some segment of this run committed */
+	/* the expected-schema hash stored with the row of this version */
+	const char *schema_hash;
+	int64_t schema_hash_version;
 };
+
+/* A verify statement's result: what makes it fail ("false", "NULL", "no
+ * row"), or NULL when it passes. */
+const char *pgw_verify_failed(const PGresult *res);
 
 /* Run every segment of `run` in order; stops at the first failure, which
  * has been rolled back: PGW_EFAILED (exit 1), or PGW_EUNSAFE when the

@@ -320,6 +320,41 @@ int pgw_baseline(struct pgw_history **out, const struct pgw_config *cfg,
 int pgw_new_migration(char **out_path, const struct pgw_config *cfg,
 		      const char *name, struct pgw_err *err);
 
+/* The live schema against migrations/schema.sql (docs/verify.md). */
+struct pgw_schema_change {
+	char *kind;     /* of the object: "column", "index", "view", ... */
+	char *name;     /* as shown: "prices.close" ("public." left out) */
+	char *what;     /* "missing", "not in schema.sql", "numeric(18,6) ->
+			 * numeric(12,2)", "definition differs", ... */
+	char *expected; /* both definitions, when they are worth showing */
+	char *live;
+};
+/* The canonical text of the live schema (`pgward schema dump`). */
+int pgw_schema_dump(char **out, const struct pgw_config *cfg,
+		    struct pgw_err *err);
+struct pgw_verify_report {
+	char *schema_file;    /* compared with */
+	size_t n_verified;    /* verify sections run */
+	char *failed;         /* those that failed, a line each; NULL: none */
+	struct pgw_schema_change *changes; /* schema.sql -> live */
+	size_t n_changes;
+	char *text;           /* the changes, as pgward verify prints them */
+};
+/* Run the verify sections of the last deploy's migrations, then compare
+ * the live schema with schema.sql minus [verify] ignore. */
+int pgw_verify(struct pgw_verify_report **out, const struct pgw_config *cfg,
+	       struct pgw_err *err);
+void pgw_verify_report_free(struct pgw_verify_report *r);
+/* Drift: the live schema against the expected-schema hash stored with
+ * the head migration, with no throwaway cluster. */
+enum pgw_drift {
+	PGW_DRIFT_UNKNOWN = 0, /* no hash stored */
+	PGW_DRIFT_NONE = 1,
+	PGW_DRIFT_FOUND = 2,
+};
+int pgw_drift(enum pgw_drift *out, const struct pgw_config *cfg,
+	      struct pgw_err *err);
+
 /* Backups: one consistent snapshot of the role's schemas in a .tar.zst
  * archive (docs/archive-format.md). */
 struct pgw_backup_opts {

@@ -399,7 +399,7 @@ int pgw_restore(struct pgw_restore_report **out, const struct pgw_config *cfg,
 		goto done;
 	/* 2. what exists now, in exactly the archive's schemas */
 	{
-		struct pgw_catalog_opts co = { (const char *const *)m->schemas, true, true };
+		struct pgw_catalog_opts co = { (const char *const *)m->schemas, true, true, NULL };
 
 		error = pgw_catalog_read(&live, c, &co, err);
 	}
