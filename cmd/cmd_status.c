@@ -24,7 +24,9 @@ static json_t *mig_json(const struct pgw_migration *m)
 	return o;
 }
 
-static void print_json(const struct pgw_status *st)
+static const char *const drift_words[] = { "unknown", "none", "found" };
+
+static void print_json(const struct pgw_status *st, int drift)
 {
 	json_t *o = json_object(), *a;
 	char v[32];
@@ -55,10 +57,11 @@ static void print_json(const struct pgw_status *st)
 	for (i = 0; i < st->n_out_of_order; i++)
 		json_array_append_new(a, mig_json(st->out_of_order[i]));
 	json_object_set_new(o, "out_of_order", a);
+	json_object_set_new(o, "drift", drift < 0 ? json_null() : json_string(drift_words[drift]));
 	cmd_print_json(o);
 }
 
-static void print_human(const struct pgw_status *st)
+static void print_human(const struct pgw_status *st, int drift)
 {
 	char v[32];
 	size_t i;
@@ -70,6 +73,12 @@ static void print_human(const struct pgw_status *st)
 		       st->history->n, st->head->applied_at);
 	else
 		printf("version:    none (no migration applied)\n");
+	if (drift == PGW_DRIFT_NONE)
+		printf("schema:     as expected at this version (no drift)\n");
+	else if (drift == PGW_DRIFT_FOUND)
+		printf("schema:     DRIFT: the live schema is not what this version expects ('pgward verify' shows how)\n");
+	else if (drift == PGW_DRIFT_UNKNOWN)
+		printf("schema:     no expected-schema hash recorded (schema.sql was not at the head version when it was applied)\n");
 	printf("pending:    %zu\n", st->n_pending);
 	for (i = 0; i < st->n_pending; i++)
 		printf("  %s\n", st->pending[i]->file);
@@ -102,13 +111,14 @@ int cmd_status(int argc, char **argv, struct cmd_globals *g)
 	};
 	struct pgw_err err = PGW_ERR_INIT;
 	struct pgw_status *st = NULL;
+	enum pgw_drift drift = PGW_DRIFT_UNKNOWN;
+	bool no_drift = false;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'D':
-			/* drift needs the expected-schema hash: nothing to
-			 * compare against until a migration records one */
+			no_drift = true;
 			break;
 		case 'h':
 			return cmd_help("status");
@@ -120,10 +130,14 @@ int cmd_status(int argc, char **argv, struct cmd_globals *g)
 		return cmd_usage_error("status", "unexpected argument '%s'", argv[optind]);
 	if (pgw_status(&st, &g->cfg, &err))
 		return cmd_report(&err);
+	if (!no_drift && pgw_drift(&drift, &g->cfg, &err)) {
+		pgw_status_free(st);
+		return cmd_report(&err);
+	}
 	if (g->json)
-		print_json(st);
+		print_json(st, no_drift ? -1 : (int)drift);
 	else
-		print_human(st);
+		print_human(st, no_drift ? -1 : (int)drift);
 	pgw_status_free(st);
 	return EXIT_OK;
 }
