@@ -148,6 +148,15 @@ step "Where the database is, and what was applied"
 pgward 0 status
 pgward 0 history
 
+step "The live schema is the one the migrations promise (migrations/schema.sql)"
+pgward 0 verify
+echo "Someone adds an index by hand in production; verify and status catch it:"
+psql -c "CREATE INDEX ix_prices_volume_by_hand ON prices (volume)"
+pgward 5 verify
+pgward 0 status
+psql -c "DROP INDEX ix_prices_volume_by_hand"
+pgward 0 verify
+
 step "A new release (006-008) whose last migration fails on existing data"
 release=release # in $work, the current directory
 cp -R "$root/migrations" "$release"

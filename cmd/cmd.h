@@ -21,6 +21,7 @@ enum cmd_exit {
 struct cmd_globals {
 	struct pgw_config cfg;
 	bool json;
+	bool ephemeral; /* --ephemeral: a throwaway cluster, not -d */
 	int verbosity; /* -1 quiet, 0 normal, 1+ verbose */
 };
 
@@ -58,6 +59,7 @@ int cmd_restore(int argc, char **argv, struct cmd_globals *g);
 int cmd_archive(int argc, char **argv, struct cmd_globals *g);
 int cmd_schema(int argc, char **argv, struct cmd_globals *g);
 int cmd_verify(int argc, char **argv, struct cmd_globals *g);
+int cmd_check(int argc, char **argv, struct cmd_globals *g);
 
 /* progress.c: draw progress on stderr (nothing with -q). */
 void cmd_progress_install(int verbosity);

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "cmd.h"
+#include "ephemeral.h"
 
 static const struct cmd_spec cmds[] = {
 	{ "new", cmd_new, "pgward new NAME",
@@ -37,6 +38,8 @@ static const struct cmd_spec cmds[] = {
 	  "check or list an archive, no database needed" },
 	{ "schema", cmd_schema, "pgward schema dump [-o FILE]",
 	  "the canonical text of the live schema (migrations/schema.sql)" },
+	{ "check", cmd_check, "pgward check [--ephemeral] [--write]",
+	  "the pull-request check: every migration applies, reverts and re-applies cleanly; schema.sql is current" },
 	{ "verify", cmd_verify, "pgward verify",
 	  "run the last deploy's verify sections, compare the live schema with schema.sql" },
 };
@@ -55,6 +58,7 @@ static const char global_help[] =
 	"  --wait SEC                wait for the deploy lock (0)\n"
 	"  --backup-dir DIR          where backups go (./backups)\n"
 	"  --json                    one JSON document on stdout\n"
+	"  --ephemeral               run against a private throwaway cluster\n"
 	"  -q, -v                    quieter, more verbose\n"
 	"  --version, --help\n";
 
@@ -200,9 +204,41 @@ static void catch_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
+/* --ephemeral: the command runs against a private throwaway cluster
+ * with [ephemeral] roles and extensions, removed when pgward exits. */
+static int start_ephemeral(struct cmd_globals *g, struct pgw_ephemeral **eph)
+{
+	struct pgw_ephemeral_opts eo = PGW_EPHEMERAL_OPTS_INIT;
+	struct pgw_err err = PGW_ERR_INIT;
+	char **roles = pgw_list_split(g->cfg.ephemeral_roles);
+	char **exts = pgw_list_split(g->cfg.ephemeral_extensions);
+	int rc = EXIT_OK;
+
+	eo.roles = (const char *const *)roles;
+	eo.extensions = (const char *const *)exts;
+	if (!roles || !exts)
+		rc = cmd_report(&(struct pgw_err){ PGW_ENOMEM, "", "out of memory", "", "" });
+	else if (pgw_ephemeral_start(eph, &eo, &err))
+		rc = cmd_report(&err);
+	pgw_list_free(roles);
+	pgw_list_free(exts);
+	if (rc != EXIT_OK)
+		return rc;
+	free(g->cfg.database_url);
+	free(g->cfg.direct_url);
+	g->cfg.direct_url = NULL;
+	g->cfg.database_url = strdup(pgw_ephemeral_conninfo(*eph));
+	if (!g->cfg.database_url) {
+		fprintf(stderr, "pgward: error: out of memory\n");
+		return EXIT_FAILED;
+	}
+	return EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	struct cmd_globals g;
+	struct pgw_ephemeral *eph = NULL;
 	struct pgw_err err = PGW_ERR_INIT;
 	struct flag_value flags[64];
 	char **rest = calloc((size_t)argc + 1, sizeof(char *));
@@ -258,6 +294,8 @@ int main(int argc, char **argv)
 			continue;
 		if (!strcmp(a, "--json"))
 			g.json = true;
+		else if (!strcmp(a, "--ephemeral") && (!cmd || cmd->fn != cmd_check))
+			g.ephemeral = true;
 		else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
 			g.verbosity = -1;
 		else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
@@ -316,9 +354,15 @@ int main(int argc, char **argv)
 			goto done;
 		}
 	}
+	if (g.ephemeral && cmd->fn != cmd_check) {
+		rc = start_ephemeral(&g, &eph);
+		if (rc != EXIT_OK)
+			goto done;
+	}
 	/* rest[1] is the command word itself */
 	rc = cmd->fn(n_rest - 1, rest + 1, &g);
 done:
+	pgw_ephemeral_stop(eph);
 	pgw_config_release(&g.cfg);
 	free(rest);
 	return rc;

@@ -214,3 +214,36 @@ void pgw_config_release(struct pgw_config *cfg)
 	free(cfg->config_file);
 	memset(cfg, 0, sizeof(*cfg));
 }
+
+char **pgw_list_split(const char *text)
+{
+	const char *p = text ? text : "";
+	char **v = calloc(strlen(p) / 2 + 2, sizeof(*v));
+	size_t n = 0;
+
+	if (!v)
+		return NULL;
+	while (*p) {
+		size_t len;
+
+		p += strspn(p, ", \t\n");
+		len = strcspn(p, ", \t\n");
+		if (!len)
+			break;
+		if (!(v[n++] = strndup(p, len))) {
+			pgw_list_free(v);
+			return NULL;
+		}
+		p += len;
+	}
+	return v;
+}
+
+void pgw_list_free(char **v)
+{
+	size_t i;
+
+	for (i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}

@@ -35,6 +35,7 @@ struct ctx {
 	struct pgw_migset *set;
 	struct pgw_history *hist;
 	bool full; /* history with the SQL bodies */
+	bool quiet; /* PGW_RUN_QUIET */
 };
 
 static void ctx_release(struct ctx *c)
@@ -117,6 +118,7 @@ static int run_exec(struct ctx *c, struct pgw_run *run, struct pgw_err *err)
 	x.conninfo = session_url(c->cfg);
 	x.app_name = c->app;
 	x.deploy_id = c->id;
+	x.quiet = c->quiet;
 	error = pgw_exec_run(&x, run, err);
 	free(hash);
 	return error;
@@ -132,6 +134,7 @@ static int do_run(struct pgw_run **out, const struct pgw_config *cfg,
 
 	*out = NULL;
 	error = ctx_open(&c, cfg, opts->deploy_id, true, down, err);
+	c.quiet = (opts->flags & PGW_RUN_QUIET) != 0;
 	if (error)
 		goto done;
 	/* decided on one connection, before any lock */

@@ -319,9 +319,9 @@ static int run_segment(struct pgw_exec *x, struct pgw_run *run, size_t first,
 	}
 	for (i = first; i <= last; i++) {
 		run->items[i].done = true;
-		pgw_log_notice("%s %s (%lld ms)",
-			       run->down ? "reverted" : "applied",
-			       run->items[i].m->file, run->items[i].duration_ms);
+		pgw_log(x->quiet ? PGW_LOG_INFO : PGW_LOG_NOTICE,
+			"%s %s (%lld ms)", run->down ? "reverted" : "applied",
+			run->items[i].m->file, run->items[i].duration_ms);
 	}
 	x->committed_any = true;
 	return 0;
@@ -676,8 +676,8 @@ static int run_notx(struct pgw_exec *x, struct pgw_run *run, size_t idx,
 	undo_release(&undo);
 	it->done = true;
 	x->committed_any = true;
-	pgw_log_notice("%s %s (%lld ms)", run->down ? "reverted" : "applied",
-		       m->file, it->duration_ms);
+	pgw_log(x->quiet ? PGW_LOG_INFO : PGW_LOG_NOTICE, "%s %s (%lld ms)",
+		run->down ? "reverted" : "applied", m->file, it->duration_ms);
 	return 0;
 fail:
 	rollback(x);

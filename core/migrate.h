@@ -17,6 +17,7 @@ struct pgw_exec {
 	const char *app_name;
 	const char *deploy_id;
 	bool committed_any; /* some segment of this run committed */
+	bool quiet;         /* each migration logged at info, not notice */
 	/* the expected-schema hash stored with the row of this version */
 	const char *schema_hash;
 	int64_t schema_hash_version;

@@ -141,6 +141,11 @@ struct pgw_config {
 	char *verify_ignore, *ephemeral_roles, *ephemeral_extensions;
 };
 
+/* A list setting ("a, b c": commas or white space) as a NULL-terminated
+ * array; NULL only when out of memory.  Free with pgw_list_free(). */
+char **pgw_list_split(const char *text);
+void pgw_list_free(char **v);
+
 /* Fill *cfg with defaults. */
 void pgw_config_init(struct pgw_config *cfg);
 /* Set one setting by its ini name ("migrations.dir", "database.url", ...).
@@ -275,6 +280,7 @@ enum pgw_run_flags {
 	PGW_RUN_USE_FILE_DOWN = (1 << 2), /* down SQL from the file */
 	PGW_RUN_HAS_TARGET = (1 << 3),    /* target is set */
 	PGW_RUN_HAS_STEPS = (1 << 4),     /* steps is set */
+	PGW_RUN_QUIET = (1 << 5),         /* each migration logged at info */
 };
 struct pgw_run_opts {
 	unsigned flags;
@@ -354,6 +360,25 @@ enum pgw_drift {
 };
 int pgw_drift(enum pgw_drift *out, const struct pgw_config *cfg,
 	      struct pgw_err *err);
+
+/* The pull-request check (`pgward check`, docs/verify.md). */
+struct pgw_check_opts {
+	bool ephemeral; /* a private throwaway cluster, not a scratch
+			 * database on the server of -d */
+	bool write;     /* rewrite a stale or missing schema.sql */
+};
+struct pgw_check_report {
+	size_t n_migrations; /* checked */
+	char *problems;      /* findings, a block each; NULL: none */
+	char *warnings;      /* NULL: none */
+	char *schema_file;
+	char *schema_diff;   /* schema.sql -> the migrations' result; NULL:
+			      * schema.sql is current */
+	bool schema_written; /* --write rewrote it */
+};
+int pgw_check(struct pgw_check_report **out, const struct pgw_config *cfg,
+	      const struct pgw_check_opts *opts, struct pgw_err *err);
+void pgw_check_report_free(struct pgw_check_report *r);
 
 /* Backups: one consistent snapshot of the role's schemas in a .tar.zst
  * archive (docs/archive-format.md). */

@@ -4,9 +4,10 @@
  * The live schema comes from the catalog reader (the same DDL a backup
  * replays, in the same dependency order with ties broken by name, so the
  * order does not depend on how the schema was built) with what differs
- * from one database to the next left out: owners (the owner's own
- * privileges are written as CURRENT_USER), sequence values, session
- * settings, materialized view contents and empty comments.
+ * from one database to the next left out: owners and the owner's own
+ * privileges (they follow whoever runs the migrations), PUBLIC's default
+ * privileges revoked and granted back, sequence values, session settings,
+ * materialized view contents and empty comments.
  *
  * Reading a text back gives one entry per statement, and one per column
  * and constraint line of a CREATE TABLE, named the way a reviewer names
@@ -211,7 +212,7 @@ static int tree_hash(char out[65], const char *sql)
 			};
 			size_t i, n = 0;
 
-			for (i = 0; i < 3 && !n; i++)
+			for (i = 0; *p == '"' && i < 3 && !n; i++)
 				if (strncmp(p, drop[i], strlen(drop[i])) == 0)
 					n = strlen(drop[i]);
 			if (!n) {
@@ -289,9 +290,10 @@ static size_t schema_len(const char *q, const char *end)
 /* A CREATE TABLE (or composite type): the table, then each column and
  * constraint line, each compared on its own. */
 static void add_table(struct builder *b, const char *kind, const char *s,
-                      const char *name, const char *name_end, int line)
+                      const char *name, const char *name_end,
+                      const char *body, int line)
 {
-	const char *open = skip_ws(name_end), *close, *p;
+	const char *open = skip_ws(body), *close, *p;
 	struct pgw_buf shell = PGW_BUF_INIT, el = PGW_BUF_INIT,
 	               wrap = PGW_BUF_INIT;
 	size_t nlen = (size_t)(name_end - name);
@@ -392,7 +394,9 @@ static void add_grant(struct builder *b, const char *s, bool revoke,
 	for (p = on + 4; p < obj; p++)
 		pgw_buf_putc(&name, (char)tolower((unsigned char)*p));
 	pgw_buf_put(&name, obj, (size_t)(obj_end - obj));
-	pgw_buf_printf(&name, " %s %s", revoke ? "from" : "to", to);
+	/* the role alone: WITH GRANT OPTION is compared, not named */
+	pgw_buf_printf(&name, " %s %.*s", revoke ? "from" : "to",
+	               (int)strcspn(to, " "), to);
 	if (memchr(privs, '(', (size_t)(on - privs)))
 		pgw_buf_puts(&name, " (columns)");
 	if (pgw_buf_oom(&name))
@@ -459,13 +463,13 @@ static void classify(struct builder *b, const char *s, int line)
 	if ((p = after_kw(s, "CREATE TABLE")) ||
 	    (p = after_kw(s, "CREATE UNLOGGED TABLE"))) {
 		if ((e = qname_end(p))) {
-			add_table(b, "table", s, p, e, line);
+			add_table(b, "table", s, p, e, e, line);
 			return;
 		}
 	}
 	if ((p = after_kw(s, "CREATE TYPE")) && (e = qname_end(p)) &&
 	    strncmp(e, " AS (", 5) == 0) {
-		add_table(b, "type", s, p, e + 3, line);
+		add_table(b, "type", s, p, e, e + 3, line);
 		return;
 	}
 	for (i = 0; i < sizeof(creates) / sizeof(creates[0]); i++) {
@@ -621,6 +625,42 @@ static int parse_header(struct pgw_schema *s, const char *text)
 	return 0;
 }
 
+/* A sequence OWNED BY a column belongs to its table (a table's ignore
+ * pattern covers its serial sequence), and so does that statement. */
+static int owned_sequences(struct pgw_schema *s, struct pgw_err *err)
+{
+	size_t i, j;
+
+	for (i = 0; i < s->n; i++) {
+		const char *p = after_kw(s->v[i].text, "ALTER SEQUENCE"), *e, *t,
+		           *te;
+
+		if (!p || !(e = qname_end(p)) ||
+		    !(t = after_kw(e, " OWNED BY")) || !(te = qname_end(t)))
+			continue;
+		/* t is table.column (or schema.table.column): the table */
+		while (te > t && te[-1] != '.')
+			te--;
+		if (te == t)
+			continue;
+		for (j = 0; j < s->n; j++) {
+			struct pgw_schema_entry *q = &s->v[j];
+			char *rel;
+
+			if (j != i && (strcmp(q->kind, "sequence") != 0 ||
+			               strlen(q->name) != (size_t)(e - p) ||
+			               strncmp(q->name, p, (size_t)(e - p)) != 0))
+				continue;
+			rel = strndup(t, (size_t)(te - 1 - t));
+			if (!rel)
+				return pgw_err_oom(err);
+			free(q->rel);
+			q->rel = rel;
+		}
+	}
+	return 0;
+}
+
 int pgw_schema_parse(struct pgw_schema **out, const char *text,
                      const char *file, struct pgw_err *err)
 {
@@ -645,6 +685,8 @@ int pgw_schema_parse(struct pgw_schema **out, const char *text,
 		error = b.error;
 	}
 	pgw_stmts_free(st, n);
+	if (!error)
+		error = owned_sequences(s, err);
 	if (error) {
 		pgw_schema_free(s);
 		return error;
@@ -932,8 +974,8 @@ static int head_version(char **out, PGconn *c, const char *pgward_schema,
 	return error;
 }
 
-int pgw_schema_read(struct pgw_schema **out, PGconn *c,
-                    const char *pgward_schema, struct pgw_err *err)
+int pgw_schema_read_text(char **out, PGconn *c, const char *pgward_schema,
+                         struct pgw_err *err)
 {
 	const char *exclude[] = { pgward_schema, NULL };
 	struct pgw_catalog_opts opts = { 0 };
@@ -967,7 +1009,7 @@ int pgw_schema_read(struct pgw_schema **out, PGconn *c,
 	             "`pgward check --write`): do not edit.\n\n");
 	error = canonical_text(&text, cat, err);
 	if (!error)
-		error = pgw_schema_parse(out, text.ptr, "the live schema", err);
+		*out = pgw_buf_detach(&text);
 done:
 	free(version);
 	pgw_buf_release(&text);
@@ -975,51 +1017,39 @@ done:
 	return error;
 }
 
+int pgw_schema_read(struct pgw_schema **out, PGconn *c,
+                    const char *pgward_schema, struct pgw_err *err)
+{
+	char *text = NULL;
+	int error = pgw_schema_read_text(&text, c, pgward_schema, err);
+
+	*out = NULL;
+	if (!error)
+		error = pgw_schema_parse(out, text, "the live schema", err);
+	free(text);
+	return error;
+}
+
 /* ---------------------------------------------------------------------- */
 /* comparing */
 
-/* Patterns of [verify] ignore, split. */
+/* Patterns of [verify] ignore, split (NULL-terminated). */
 struct ignore {
 	char **v;
-	size_t n;
 };
-
-static void ignore_free(struct ignore *ig)
-{
-	while (ig->n)
-		free(ig->v[--ig->n]);
-	free(ig->v);
-	ig->v = NULL;
-}
 
 static int ignore_split(struct ignore *ig, const char *text,
                         struct pgw_err *err)
 {
-	const char *p = text ? text : "";
-
-	ig->v = NULL;
-	ig->n = 0;
-	while (*p) {
-		size_t n;
-		char **v;
-
-		p += strspn(p, ", \t\n");
-		n = strcspn(p, ", \t\n");
-		if (!n)
-			break;
-		v = realloc(ig->v, (ig->n + 1) * sizeof(*v));
-		if (v)
-			ig->v = v;
-		if (!v || !(v[ig->n] = strndup(p, n))) {
-			ignore_free(ig);
-			return pgw_err_oom(err);
-		}
-		ig->n++;
-		p += n;
-	}
-	return 0;
+	ig->v = pgw_list_split(text);
+	return ig->v ? 0 : pgw_err_oom(err);
 }
 
+static void ignore_free(struct ignore *ig)
+{
+	pgw_list_free(ig->v);
+	ig->v = NULL;
+}
 
 /* A name as people type it: quotes removed ("A ""b""" -> A "b"). */
 static char *plain(const char *name)
@@ -1070,7 +1100,7 @@ static bool ignored(const struct ignore *ig, const struct pgw_schema_entry *e)
 {
 	size_t i;
 
-	for (i = 0; i < ig->n; i++) {
+	for (i = 0; ig->v[i]; i++) {
 		if (glob_matches(ig->v[i], e->kind, e->name))
 			return true;
 		if (e->rel && (glob_matches(ig->v[i], "table", e->rel) ||
@@ -1415,6 +1445,14 @@ int pgw_schema_compare(struct pgw_schema_diff **out,
                        const struct pgw_schema *live, const char *ignore,
                        struct pgw_err *err)
 {
+	return pgw_schema_compare_as(out, expected, live, ignore, NULL, err);
+}
+
+int pgw_schema_compare_as(struct pgw_schema_diff **out,
+                          const struct pgw_schema *expected,
+                          const struct pgw_schema *live, const char *ignore,
+                          const char *extra, struct pgw_err *err)
+{
 	struct pgw_schema_diff *d = calloc(1, sizeof(*d));
 	struct pgw_buf roles = PGW_BUF_INIT, what = PGW_BUF_INIT;
 	const struct pgw_schema_entry **a = NULL, **b = NULL, **gone = NULL;
@@ -1470,8 +1508,9 @@ int pgw_schema_compare(struct pgw_schema_diff **out,
 					gone[ng++] = e;
 			} else if (!in_gone(e, gone, ng) &&
 			           change_add(d, e->kind, e->name,
-			                      c < 0 ? "missing"
-			                            : "not in schema.sql",
+			                      c < 0   ? "missing"
+			                      : extra ? extra
+			                              : "not in schema.sql",
 			                      NULL, NULL)) {
 				error = pgw_err_oom(err);
 			}

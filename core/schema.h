@@ -36,6 +36,9 @@ struct pgw_schema {
  * one REPEATABLE READ READ ONLY transaction of its own. */
 int pgw_schema_read(struct pgw_schema **out, PGconn *c,
 		    const char *pgward_schema, struct pgw_err *err);
+/* Only the text of it. */
+int pgw_schema_read_text(char **out, PGconn *c, const char *pgward_schema,
+			 struct pgw_err *err);
 /* A canonical text (schema.sql); `file` names it in messages. */
 int pgw_schema_parse(struct pgw_schema **out, const char *text,
 		     const char *file, struct pgw_err *err);
@@ -52,11 +55,16 @@ struct pgw_schema_diff {
 /* Compare, leaving out what `ignore` names (globs "kind:schema.name",
  * separated by commas or white space; a relation's pattern covers its
  * columns, constraints, indexes, ...) and grants to roles schema.sql
- * never mentions. */
+ * never mentions.  An object only `live` has is "not in schema.sql"
+ * (pgw_schema_compare_as: `extra`). */
 int pgw_schema_compare(struct pgw_schema_diff **out,
 		       const struct pgw_schema *expected,
 		       const struct pgw_schema *live, const char *ignore,
 		       struct pgw_err *err);
+int pgw_schema_compare_as(struct pgw_schema_diff **out,
+			  const struct pgw_schema *expected,
+			  const struct pgw_schema *live, const char *ignore,
+			  const char *extra, struct pgw_err *err);
 void pgw_schema_diff_free(struct pgw_schema_diff *d);
 void pgw_schema_change_release(struct pgw_schema_change *c);
 /* One line per change: "column prices.close: numeric(18,6) -> ..." with

@@ -351,8 +351,8 @@ int pgw_sql_split(struct pgw_stmt **out, size_t *n_out, const char *text,
 {
 	PgQuerySplitResult sr;
 	struct pgw_stmt *v = NULL;
-	size_t n = 0, len = strlen(text);
-	int i, error = 0;
+	size_t n = 0, len = strlen(text), counted = 0;
+	int i, error = 0, line = first_line;
 
 	*out = NULL;
 	*n_out = 0;
@@ -388,7 +388,11 @@ int pgw_sql_split(struct pgw_stmt **out, size_t *n_out, const char *text,
 			error = pgw_err_oom(err);
 			goto done;
 		}
-		st->line = line_at(text, start, first_line);
+		/* counted on from the previous statement: one pass over
+		 * the text, however many statements it holds */
+		line = line_at(text + counted, start - counted, line);
+		counted = start;
+		st->line = line;
 		if (needs_tree(st->sql)) {
 			error = classify_text(st, file, err);
 			if (error)

@@ -41,19 +41,13 @@ char *pgw_schema_file(const struct pgw_config *cfg)
 int pgw_schema_dump(char **out, const struct pgw_config *cfg,
                     struct pgw_err *err)
 {
-	struct pgw_schema *s = NULL;
 	PGconn *c = NULL;
 	int error;
 
 	*out = NULL;
 	error = open_conn(&c, cfg, err);
 	if (!error)
-		error = pgw_schema_read(&s, c, cfg->schema, err);
-	if (!error) {
-		*out = s->text;
-		s->text = NULL;
-	}
-	pgw_schema_free(s);
+		error = pgw_schema_read_text(out, c, cfg->schema, err);
 	PQfinish(c);
 	return error;
 }

@@ -20,6 +20,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 export ASAN_OPTIONS=detect_leaks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export LSAN_OPTIONS=suppressions=$here/lsan.supp:print_suppressions=0
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/pgward-check.XXXXXX") || exit 2
 bg=

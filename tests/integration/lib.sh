@@ -57,6 +57,24 @@ test_skipped=0
 test_atexit_cmds=
 test_prereqs=" "
 
+# build_fixture SOURCE OUT: a test tool of tests/fixtures/, linked with the
+# libpgward.a of the build under test (with its sanitizers when it has
+# them).
+build_fixture() {
+	local root build san=
+	root=$(cd "$TEST_SRC/../.." && pwd)
+	build=$(dirname "$PGWARD")
+	if nm "$build/libpgward.a" 2>/dev/null | grep -q __asan_; then
+		san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+	fi
+	cc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror $san \
+		-I"$root/core" $(pkg-config --cflags libpq) \
+		"$root/tests/fixtures/$1" "$build/libpgward.a" \
+		$(pkg-config --libs libpq) -l:libjansson.a -l:libinih.a \
+		-l:libnettle.a -l:libpg_query.a -lpthread -o "$2" &&
+		test -x "$2"
+}
+
 # pgward with this test's migrations dir.  Use "$PGWARD" to run it bare.
 pgward() {
 	"$PGWARD" --migrations "$MIG" "$@"

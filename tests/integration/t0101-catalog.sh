@@ -58,16 +58,7 @@ in_scope_objects() {
 }
 
 test_expect_success 'the test tool builds against libpgward.a' '
-	san= &&
-	if nm "$BUILD/libpgward.a" 2>/dev/null | grep -q __asan_; then
-		san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
-	fi &&
-	cc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror $san \
-		-I"$ROOT/core" $(pkg-config --cflags libpq) \
-		"$ROOT/tests/fixtures/catalog_tool.c" "$BUILD/libpgward.a" \
-		$(pkg-config --libs libpq) -l:libjansson.a -l:libinih.a \
-		-l:libnettle.a -l:libpg_query.a -lpthread -o "$TOOL" &&
-	test -x "$TOOL"
+	build_fixture catalog_tool.c "$TOOL"
 '
 
 test_expect_success 'the torture schema loads' '
