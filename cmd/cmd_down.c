@@ -10,6 +10,7 @@ int cmd_down(int argc, char **argv, struct cmd_globals *g)
 {
 	static const struct option opts[] = {
 		{ "to", required_argument, NULL, 't' },
+		{ "release", required_argument, NULL, 'r' },
 		{ "steps", required_argument, NULL, 's' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "use-file-down", no_argument, NULL, 'f' },
@@ -45,12 +46,17 @@ int cmd_down(int argc, char **argv, struct cmd_globals *g)
 		case 'f':
 			ro.flags |= PGW_RUN_USE_FILE_DOWN;
 			break;
+		case 'r':
+			ro.release = optarg;
+			break;
 		case 'h':
 			return cmd_help("down");
 		default:
 			return cmd_usage_error("down", "unknown option");
 		}
 	}
+	if (ro.release && (ro.flags & (PGW_RUN_HAS_TARGET | PGW_RUN_HAS_STEPS)))
+		return cmd_usage_error("down", "--release names the target: not with --to or --steps");
 	if (optind < argc)
 		return cmd_usage_error("down", "unexpected argument '%s'", argv[optind]);
 	if ((ro.flags & PGW_RUN_HAS_TARGET) && (ro.flags & PGW_RUN_HAS_STEPS))

@@ -26,7 +26,23 @@ static json_t *mig_json(const struct pgw_migration *m)
 
 static const char *const drift_words[] = { "unknown", "none", "found" };
 
-static void print_json(const struct pgw_status *st, int drift)
+static json_t *release_json(const struct pgw_release_info *ri)
+{
+	json_t *o = json_object(), *a = json_array();
+	size_t i;
+
+	json_object_set_new(o, "database_release", ri->db_release ? json_string(ri->db_release) : json_null());
+	json_object_set_new(o, "database_after_release", ri->db_after ? json_string(ri->db_after) : json_null());
+	json_object_set_new(o, "head_version", ri->head_vtext ? json_string(ri->head_vtext) : json_null());
+	for (i = 0; ri->uncommitted && ri->uncommitted[i]; i++)
+		json_array_append_new(a, json_string(ri->uncommitted[i]));
+	json_object_set_new(o, "uncommitted", a);
+	json_object_set_new(o, "note", ri->note ? json_string(ri->note) : json_null());
+	return o;
+}
+
+static void print_json(const struct pgw_status *st, int drift,
+		       const struct pgw_release_info *ri)
 {
 	json_t *o = json_object(), *a;
 	char v[32];
@@ -58,7 +74,41 @@ static void print_json(const struct pgw_status *st, int drift)
 		json_array_append_new(a, mig_json(st->out_of_order[i]));
 	json_object_set_new(o, "out_of_order", a);
 	json_object_set_new(o, "drift", drift < 0 ? json_null() : json_string(drift_words[drift]));
+	json_object_set_new(o, "git", ri && ri->in_repo ? release_json(ri) : json_null());
 	cmd_print_json(o);
+}
+
+/* "database at 003 (release v1.2.0); code at HEAD expects 005 (2
+ * pending: 004_x, 005_y)" and uncommitted migration files. */
+static void print_release(const struct pgw_status *st,
+			  const struct pgw_release_info *ri)
+{
+	char v[32];
+	size_t i;
+
+	if (!ri || !ri->in_repo)
+		return;
+	printf("release:    database at %s", st->head ? applied_vtext(st->head, v) : "none");
+	if (ri->db_release)
+		printf(" (release %s)", ri->db_release);
+	else if (ri->db_after)
+		printf(" (after release %s)", ri->db_after);
+	if (ri->head_vtext) {
+		printf("; code at HEAD expects %s", ri->head_vtext);
+		if (st->n_pending) {
+			printf(" (%zu pending:", st->n_pending);
+			for (i = 0; i < st->n_pending; i++)
+				printf("%s %s_%s", i ? "," : "",
+				       st->pending[i]->vtext, st->pending[i]->name);
+			printf(")");
+		}
+	}
+	printf("\n");
+	for (i = 0; ri->uncommitted && ri->uncommitted[i]; i++)
+		printf("            working tree has an uncommitted migration %s\n",
+		       ri->uncommitted[i]);
+	if (ri->note)
+		fprintf(stderr, "pgward: note: %s\n", ri->note);
 }
 
 static void print_human(const struct pgw_status *st, int drift)
@@ -112,6 +162,7 @@ int cmd_status(int argc, char **argv, struct cmd_globals *g)
 	struct pgw_err err = PGW_ERR_INIT;
 	struct pgw_status *st = NULL;
 	enum pgw_drift drift = PGW_DRIFT_UNKNOWN;
+	struct pgw_release_info *ri = NULL;
 	bool no_drift = false;
 	int c;
 
@@ -134,10 +185,18 @@ int cmd_status(int argc, char **argv, struct cmd_globals *g)
 		pgw_status_free(st);
 		return cmd_report(&err);
 	}
-	if (g->json)
-		print_json(st, no_drift ? -1 : (int)drift);
-	else
+	if (pgw_release_info(&ri, &g->cfg, st->head ? st->head->version : 0,
+			     &err)) {
+		pgw_status_free(st);
+		return cmd_report(&err);
+	}
+	if (g->json) {
+		print_json(st, no_drift ? -1 : (int)drift, ri);
+	} else {
 		print_human(st, no_drift ? -1 : (int)drift);
+		print_release(st, ri);
+	}
+	pgw_release_info_free(ri);
 	pgw_status_free(st);
 	return EXIT_OK;
 }

@@ -9,6 +9,7 @@ int cmd_up(int argc, char **argv, struct cmd_globals *g)
 {
 	static const struct option opts[] = {
 		{ "to", required_argument, NULL, 't' },
+		{ "release", required_argument, NULL, 'r' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "allow-unknown", no_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
@@ -33,12 +34,17 @@ int cmd_up(int argc, char **argv, struct cmd_globals *g)
 		case 'u':
 			ro.flags |= PGW_RUN_ALLOW_UNKNOWN;
 			break;
+		case 'r':
+			ro.release = optarg;
+			break;
 		case 'h':
 			return cmd_help("up");
 		default:
 			return cmd_usage_error("up", "unknown option");
 		}
 	}
+	if (ro.release && (ro.flags & (PGW_RUN_HAS_TARGET | PGW_RUN_HAS_STEPS)))
+		return cmd_usage_error("up", "--release names the target: not with --to or --steps");
 	if (optind < argc)
 		return cmd_usage_error("up", "unexpected argument '%s'", argv[optind]);
 	error = pgw_up(&run, &g->cfg, &ro, &err);

@@ -18,10 +18,10 @@ static const struct cmd_spec cmds[] = {
 	{ "status", cmd_status, "pgward status [--no-drift]",
 	  "database version, pending, unknown and edited migrations" },
 	{ "up", cmd_up,
-	  "pgward up [--to V] [--dry-run] [--allow-unknown]",
+	  "pgward up [--to V | --release TAG] [--dry-run] [--allow-unknown]",
 	  "apply pending migrations in one transaction" },
 	{ "down", cmd_down,
-	  "pgward down [--steps N | --to V] [--dry-run] [--use-file-down]",
+	  "pgward down [--steps N | --to V | --release TAG] [--dry-run] [--use-file-down]",
 	  "revert applied migrations with their stored down SQL" },
 	{ "history", cmd_history, "pgward history [--show VERSION]",
 	  "applied migrations: who, when, how long, commit" },
@@ -40,6 +40,8 @@ static const struct cmd_spec cmds[] = {
 	  "the canonical text of the live schema (migrations/schema.sql)" },
 	{ "check", cmd_check, "pgward check [--ephemeral] [--write]",
 	  "the pull-request check: every migration applies, reverts and re-applies cleanly; schema.sql is current" },
+	{ "releases", cmd_releases, "pgward releases",
+	  "git tags that are releases, their schema versions, and where the database is" },
 	{ "verify", cmd_verify, "pgward verify",
 	  "run the last deploy's verify sections, compare the live schema with schema.sql" },
 };
@@ -57,6 +59,7 @@ static const char global_help[] =
 	"  --concurrent-timeout SEC  concurrent index build limit (3600)\n"
 	"  --wait SEC                wait for the deploy lock (0)\n"
 	"  --backup-dir DIR          where backups go (./backups)\n"
+	"  --tag-pattern GLOB        git tags that are releases (v*)\n"
 	"  --json                    one JSON document on stdout\n"
 	"  --ephemeral               run against a private throwaway cluster\n"
 	"  -q, -v                    quieter, more verbose\n"
@@ -173,6 +176,7 @@ static const struct global_opt global_opts[] = {
 	{ "--wait", "deploy.wait" },
 	{ "--backup-dir", "backup.dir" },
 	{ "--backup-target", "backup.target" },
+	{ "--tag-pattern", "git.tag_pattern" },
 	{ "-C", "" },
 };
 

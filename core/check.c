@@ -15,6 +15,7 @@
 #include "interrupt.h"
 #include "migfile.h"
 #include "pg.h"
+#include "release.h"
 #include "schema.h"
 #include "sqlparse.h"
 #include "verify.h"
@@ -376,6 +377,9 @@ int pgw_check(struct pgw_check_report **out, const struct pgw_config *cfg,
 		error = pgw_migset_check(set, err);
 	if (!error)
 		error = pgw_migset_parse(set, err);
+	/* released migrations never change; new ones sort above them */
+	if (!error)
+		error = pgw_release_check(&k.problems, cfg, set, err);
 	if (!error) {
 		error = pgw_schema_load(&expected, k.r->schema_file, err);
 		if (error == PGW_ENOTFOUND) {

@@ -17,6 +17,7 @@
 #include "migrate.h"
 #include "pg.h"
 #include "plan.h"
+#include "release.h"
 #include "verify.h"
 
 /* The connection pgward itself uses: session-capable (direct). */
@@ -36,6 +37,7 @@ struct ctx {
 	struct pgw_history *hist;
 	bool full; /* history with the SQL bodies */
 	bool quiet; /* PGW_RUN_QUIET */
+	const char *release; /* files from this tag's tree */
 };
 
 static void ctx_release(struct ctx *c)
@@ -46,9 +48,12 @@ static void ctx_release(struct ctx *c)
 	pgw_history_free(c->hist);
 }
 
-static int ctx_open(struct ctx *c, const struct pgw_config *cfg,
-		    const char *deploy_id, bool load_files, bool full,
-		    struct pgw_err *err)
+/* ctx_open, the migration files read from release `release`'s tree when
+ * given (*version: its schema version). */
+static int ctx_open_at(struct ctx *c, const struct pgw_config *cfg,
+		       const char *deploy_id, bool load_files, bool full,
+		       const char *release, int64_t *version,
+		       struct pgw_err *err)
 {
 	int error;
 
@@ -59,9 +64,13 @@ static int ctx_open(struct ctx *c, const struct pgw_config *cfg,
 	else
 		pgw_pg_new_id(c->id);
 	snprintf(c->app, sizeof(c->app), "pgward:%s", c->id);
+	c->release = release;
 	if (load_files) {
 		/* every file is checked before connecting */
-		error = pgw_migset_load(&c->set, cfg->migrations_dir, err);
+		error = release ? pgw_release_migset(&c->set, version, cfg,
+						     release, err)
+				: pgw_migset_load(&c->set, cfg->migrations_dir,
+						  err);
 		if (!error)
 			error = pgw_migset_check(c->set, err);
 		if (error)
@@ -72,6 +81,14 @@ static int ctx_open(struct ctx *c, const struct pgw_config *cfg,
 		return error;
 	c->full = full;
 	return pgw_history_load(&c->hist, c->conn, cfg->schema, full, err);
+}
+
+static int ctx_open(struct ctx *c, const struct pgw_config *cfg,
+		    const char *deploy_id, bool load_files, bool full,
+		    struct pgw_err *err)
+{
+	return ctx_open_at(c, cfg, deploy_id, load_files, full, NULL, NULL,
+			   err);
 }
 
 /* Under the lock: a second connection that holds it, the pooling test
@@ -102,9 +119,16 @@ static int run_exec(struct ctx *c, struct pgw_run *run, struct pgw_err *err)
 	char *hash = NULL;
 	int error;
 
+	/* the history records the commit each file was read from (a
+	 * release's migrations carry theirs already) */
+	if (!run->down && !c->release) {
+		error = pgw_release_stamp(c->set, c->cfg, err);
+		if (error)
+			return error;
+	}
 	/* the head row records the schema schema.sql expects at its
 	 * version, for the drift check of status */
-	if (!run->down) {
+	if (!run->down && !c->release) {
 		error = pgw_expected_hash(&hash, &x.schema_hash_version, c->cfg,
 					  err);
 		if (error)
@@ -128,12 +152,20 @@ static int do_run(struct pgw_run **out, const struct pgw_config *cfg,
 		  const struct pgw_run_opts *opts, bool down, int wait_s,
 		  struct pgw_err *err)
 {
+	struct pgw_run_opts o = *opts;
 	struct pgw_run *run = NULL;
 	struct ctx c;
 	int error;
 
 	*out = NULL;
-	error = ctx_open(&c, cfg, opts->deploy_id, true, down, err);
+	error = ctx_open_at(&c, cfg, opts->deploy_id, true, down, opts->release,
+			    &o.target, err);
+	if (!error && opts->release) {
+		/* the release's version is the target */
+		o.flags |= PGW_RUN_HAS_TARGET;
+		o.flags &= ~(unsigned)PGW_RUN_HAS_STEPS;
+	}
+	opts = &o;
 	c.quiet = (opts->flags & PGW_RUN_QUIET) != 0;
 	if (error)
 		goto done;

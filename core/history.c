@@ -187,8 +187,8 @@ int pgw_history_ensure(PGconn *c, const char *schema, struct pgw_err *err)
 	return error;
 }
 
-#define INSERT_COLS 11
-#define INSERT_CHUNK 500 /* rows per statement: 5,500 parameters */
+#define INSERT_COLS 13
+#define INSERT_CHUNK 500 /* rows per statement: 6,500 parameters */
 
 int pgw_history_insert(PGconn *c, const char *schema,
 		       const struct pgw_migration *const *ms,
@@ -217,7 +217,8 @@ int pgw_history_insert(PGconn *c, const char *schema,
 		pgw_buf_printf(&sql,
 			       "INSERT INTO %s (version, name, file, checksum, up_sql,"
 			       " down_sql, down_directives, verify_sql, destructive,"
-			       " duration_ms, deploy_id, applied_by) VALUES ",
+			       " duration_ms, deploy_id, git_commit, git_tag,"
+			       " applied_by) VALUES ",
 			       table);
 		for (i = 0; i < k; i++) {
 			const struct pgw_migration *m = ms[done + i];
@@ -238,12 +239,15 @@ int pgw_history_insert(PGconn *c, const char *schema,
 			p[8] = m->destructive ? "t" : "f";
 			p[9] = nums[i][1];
 			p[10] = deploy_id;
+			p[11] = m->git_commit;
+			p[12] = m->git_tag;
 			pgw_buf_printf(&sql,
 				       "%s($%zu, $%zu, $%zu, $%zu, $%zu, $%zu, $%zu, $%zu,"
-				       " $%zu, $%zu, $%zu, pg_catalog.session_user())",
+				       " $%zu, $%zu, $%zu, $%zu, $%zu,"
+				       " pg_catalog.session_user())",
 				       i ? ", " : "", b + 1, b + 2, b + 3, b + 4,
 				       b + 5, b + 6, b + 7, b + 8, b + 9, b + 10,
-				       b + 11);
+				       b + 11, b + 12, b + 13);
 		}
 		if (pgw_buf_oom(&sql)) {
 			error = pgw_err_oom(err);

@@ -55,6 +55,8 @@ void pgw_migration_release(struct pgw_migration *m)
 	free(m->up_file);
 	free(m->down_file);
 	free(m->verify_file);
+	free(m->git_commit);
+	free(m->git_tag);
 	pgw_section_release(&m->up);
 	pgw_section_release(&m->down);
 	pgw_section_release(&m->verify);
@@ -371,26 +373,50 @@ static int bad_utf8_line(const unsigned char *s, size_t len)
 	return 0;
 }
 
-/* Read a whole file with CRLF turned into LF.  Caller owns *out.  One
- * read of the size fstat gives: a no-op run reads every file. */
-static int read_text(char **out, const char *path, const char *file,
+/* Check that text[0..len) is UTF-8 and turn CRLF into LF, in place. */
+static int normalize_text(char *text, size_t len, const char *file,
+			  struct pgw_err *err)
+{
+	size_t i, j;
+	int line;
+
+	text[len] = '\0';
+	line = bad_utf8_line((const unsigned char *)text, len);
+	if (line) {
+		pgw_err_set(err, PGW_EINVAL, "%s:%d: text is not valid UTF-8",
+			    file, line);
+		pgw_err_hint(err, "save the file as UTF-8 (e.g. iconv -f LATIN1 -t UTF-8)");
+		return err->code;
+	}
+	for (i = j = 0; i < len; i++)
+		if (!(text[i] == '\r' && i + 1 < len && text[i + 1] == '\n'))
+			text[j++] = text[i];
+	text[j] = '\0';
+	return 0;
+}
+
+/* Read a whole file.  Caller owns *out.  One read of the size fstat
+ * gives: a no-op run reads every file. */
+static int read_file(char **out, size_t *out_len, void *ctx, const char *file,
 		     struct pgw_err *err)
 {
+	const char *dir = ctx;
+	char path[4096];
 	struct stat sb;
 	char *text = NULL;
-	size_t len = 0, cap, i, j;
+	size_t len = 0;
 	ssize_t n;
-	int fd, line;
+	int fd;
 
 	*out = NULL;
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &sb) != 0) {
 		pgw_err_set(err, PGW_EIO, "cannot read '%s': %s", path,
 			    strerror(errno));
 		goto fail;
 	}
-	cap = (size_t)sb.st_size + 1;
-	text = malloc(cap);
+	text = malloc((size_t)sb.st_size + 1);
 	if (!text) {
 		pgw_err_oom(err);
 		goto fail;
@@ -409,20 +435,8 @@ static int read_text(char **out, const char *path, const char *file,
 		len += (size_t)n;
 	}
 	close(fd);
-	fd = -1;
-	text[len] = '\0';
-	line = bad_utf8_line((const unsigned char *)text, len);
-	if (line) {
-		pgw_err_set(err, PGW_EINVAL, "%s:%d: text is not valid UTF-8",
-			    file, line);
-		pgw_err_hint(err, "save the file as UTF-8 (e.g. iconv -f LATIN1 -t UTF-8)");
-		goto fail;
-	}
-	for (i = j = 0; i < len; i++)
-		if (!(text[i] == '\r' && i + 1 < len && text[i + 1] == '\n'))
-			text[j++] = text[i];
-	text[j] = '\0';
 	*out = text;
+	*out_len = len;
 	return 0;
 fail:
 	if (fd >= 0)
@@ -582,27 +596,36 @@ static bool ends_with(const char *s, const char *suffix)
 	return a >= b && !strcmp(s + a - b, suffix);
 }
 
+bool pgw_migfile_name(const char *file, int *part, size_t *digits,
+		      size_t *stem)
+{
+	*digits = strspn(file, "0123456789");
+	*part = -1;
+	*stem = strlen(file) - 4;
+	if (file[0] == '.' || !ends_with(file, ".sql") ||
+	    !strcmp(file, "schema.sql"))
+		return false;
+	if (ends_with(file, ".up.sql")) {
+		*part = PGW_SEC_UP;
+		*stem = strlen(file) - 7;
+	} else if (ends_with(file, ".down.sql")) {
+		*part = PGW_SEC_DOWN;
+		*stem = strlen(file) - 9;
+	} else if (ends_with(file, ".verify.sql")) {
+		*part = PGW_SEC_VERIFY;
+		*stem = strlen(file) - 11;
+	}
+	return *digits && file[*digits] == '_' && *stem > *digits + 1;
+}
+
 static int parse_name(struct entry *e, const char *dir, const char *file,
 		      struct pgw_err *err)
 {
-	size_t digits = strspn(file, "0123456789");
-	size_t stem;
+	size_t digits, stem;
 	int error;
 
 	memset(e, 0, sizeof(*e));
-	e->part = -1;
-	stem = strlen(file) - 4;
-	if (ends_with(file, ".up.sql")) {
-		e->part = PGW_SEC_UP;
-		stem = strlen(file) - 7;
-	} else if (ends_with(file, ".down.sql")) {
-		e->part = PGW_SEC_DOWN;
-		stem = strlen(file) - 9;
-	} else if (ends_with(file, ".verify.sql")) {
-		e->part = PGW_SEC_VERIFY;
-		stem = strlen(file) - 11;
-	}
-	if (!digits || file[digits] != '_' || stem <= digits + 1) {
+	if (!pgw_migfile_name(file, &e->part, &digits, &stem)) {
 		pgw_err_set(err, PGW_EINVAL,
 			    "'%s/%s' is not named like a migration (NNN_name.sql)",
 			    dir, file);
@@ -628,7 +651,8 @@ static int parse_name(struct entry *e, const char *dir, const char *file,
 
 /* Build one migration from its file(s): entries[0..n) share a version. */
 static int load_migration(struct pgw_migration *m, struct entry *ents,
-			  size_t n, struct pgw_err *err)
+			  size_t n, pgw_mig_reader read, void *ctx,
+			  struct pgw_err *err)
 {
 	struct raw_section raw[3];
 	char *text = NULL;
@@ -650,7 +674,11 @@ static int load_migration(struct pgw_migration *m, struct entry *ents,
 	for (i = 0; i < n; i++) {
 		free(text);
 		text = NULL;
-		error = read_text(&text, ents[i].path, ents[i].file, err);
+		size_t len = 0;
+
+		error = read(&text, &len, ctx, ents[i].file, err);
+		if (!error)
+			error = normalize_text(text, len, ents[i].file, err);
 		if (error)
 			goto done;
 		if (blank(text)) {
@@ -739,12 +767,67 @@ static int check_group(struct entry *ents, size_t n, struct pgw_err *err)
 	return 0;
 }
 
-int pgw_migset_load(struct pgw_migset **out, const char *dir,
-		    struct pgw_err *err)
+int pgw_migset_load_from(struct pgw_migset **out, const char *dir,
+			 const char *const *files, size_t n_files,
+			 pgw_mig_reader read, void *ctx, struct pgw_err *err)
 {
 	struct pgw_migset *set = NULL;
 	struct entry *ents = NULL;
-	size_t n = 0, cap = 0, i, j;
+	size_t n = 0, i, j;
+	int error = 0;
+
+	*out = NULL;
+	ents = calloc(n_files + 1, sizeof(*ents));
+	if (!ents)
+		return pgw_err_oom(err);
+	for (i = 0; i < n_files; i++) {
+		if (files[i][0] == '.' || !ends_with(files[i], ".sql") ||
+		    !strcmp(files[i], "schema.sql"))
+			continue;
+		error = parse_name(&ents[n], dir, files[i], err);
+		if (error)
+			goto done;
+		n++;
+	}
+	if (n > 1)
+		qsort(ents, n, sizeof(*ents), cmp_entry);
+	set = pgw_migset_new(dir);
+	if (!set) {
+		error = pgw_err_oom(err);
+		goto done;
+	}
+	for (i = 0; i < n; i = j) {
+		struct pgw_migration *m;
+
+		for (j = i + 1; j < n && ents[j].version == ents[i].version; j++)
+			;
+		error = check_group(&ents[i], j - i, err);
+		if (error)
+			goto done;
+		m = pgw_migset_add(set);
+		if (!m) {
+			error = pgw_err_oom(err);
+			goto done;
+		}
+		error = load_migration(m, &ents[i], j - i, read, ctx, err);
+		if (error)
+			goto done;
+	}
+	*out = set;
+	set = NULL;
+done:
+	for (i = 0; i < n; i++)
+		entry_free(&ents[i]);
+	free(ents);
+	pgw_migset_free(set);
+	return error;
+}
+
+int pgw_migset_load(struct pgw_migset **out, const char *dir,
+		    struct pgw_err *err)
+{
+	char **names = NULL;
+	size_t n = 0, cap = 0, i;
 	struct dirent *de;
 	DIR *d;
 	int error = 0;
@@ -774,52 +857,28 @@ int pgw_migset_load(struct pgw_migset **out, const char *dir,
 		     stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)))
 			continue;
 		if (n == cap) {
-			struct entry *bigger;
+			char **bigger;
 
 			cap = cap ? cap * 2 : 64;
-			bigger = realloc(ents, cap * sizeof(*ents));
+			bigger = realloc(names, cap * sizeof(*names));
 			if (!bigger) {
 				error = pgw_err_oom(err);
 				goto done;
 			}
-			ents = bigger;
+			names = bigger;
 		}
-		error = parse_name(&ents[n], dir, de->d_name, err);
-		if (error)
-			goto done;
-		n++;
-	}
-	if (n > 1)
-		qsort(ents, n, sizeof(*ents), cmp_entry);
-	set = pgw_migset_new(dir);
-	if (!set) {
-		error = pgw_err_oom(err);
-		goto done;
-	}
-	for (i = 0; i < n; i = j) {
-		struct pgw_migration *m;
-
-		for (j = i + 1; j < n && ents[j].version == ents[i].version; j++)
-			;
-		error = check_group(&ents[i], j - i, err);
-		if (error)
-			goto done;
-		m = pgw_migset_add(set);
-		if (!m) {
+		if (!(names[n] = strdup(de->d_name))) {
 			error = pgw_err_oom(err);
 			goto done;
 		}
-		error = load_migration(m, &ents[i], j - i, err);
-		if (error)
-			goto done;
+		n++;
 	}
-	*out = set;
-	set = NULL;
+	error = pgw_migset_load_from(out, dir, (const char *const *)names, n,
+				     read_file, (void *)dir, err);
 done:
 	closedir(d);
 	for (i = 0; i < n; i++)
-		entry_free(&ents[i]);
-	free(ents);
-	pgw_migset_free(set);
+		free(names[i]);
+	free(names);
 	return error;
 }

@@ -209,6 +209,9 @@ struct pgw_migration {
 	bool parsed; /* statements read: flags below are valid */
 	bool destructive;
 	bool adds_enum_value;
+	/* the commit the file was read from and the release tag on it,
+	 * recorded with the migration; NULL when unknown */
+	char *git_commit, *git_tag;
 };
 
 struct pgw_migset {
@@ -287,8 +290,10 @@ struct pgw_run_opts {
 	int64_t target; /* with PGW_RUN_HAS_TARGET */
 	int steps;      /* down, with PGW_RUN_HAS_STEPS */
 	const char *deploy_id; /* NULL: generated */
+	const char *release;   /* a git tag: its version is the target and
+				* its tree the migration files */
 };
-#define PGW_RUN_OPTS_INIT { 0, 0, 1, NULL }
+#define PGW_RUN_OPTS_INIT { 0, 0, 1, NULL, NULL }
 
 /* One migration of a plan, in the order it runs. */
 struct pgw_plan_item {
@@ -360,6 +365,21 @@ enum pgw_drift {
 };
 int pgw_drift(enum pgw_drift *out, const struct pgw_config *cfg,
 	      struct pgw_err *err);
+
+/* Where the database and the code stand among the releases (status). */
+struct pgw_release_info {
+	bool in_repo;       /* false: nothing below is known */
+	char *db_release;   /* the release at the database's version */
+	char *db_after;     /* else the newest release below it */
+	int64_t head_version; /* what HEAD's tree expects; -1: none */
+	char *head_vtext;
+	char **uncommitted; /* migration files not committed (NULL-ended) */
+	char *note;         /* shallow or tagless clone: what to do */
+};
+int pgw_release_info(struct pgw_release_info **out,
+		     const struct pgw_config *cfg, int64_t db_version,
+		     struct pgw_err *err);
+void pgw_release_info_free(struct pgw_release_info *ri);
 
 /* The pull-request check (`pgward check`, docs/verify.md). */
 struct pgw_check_opts {
