@@ -2,14 +2,15 @@
 # bench/backup.sh - pgward backup and restore side by side with pg_dump and
 # pg_restore, on the example application's `prices` table, in one run.
 #
-#   bench/backup.sh [--rounds N] [--sizes "1000000 5000000"] [--fast] [--out DIR] [--strict]
+#   bench/backup.sh [--rounds N] [--sizes "1000000 5000000"] [--fast] [--compress SPEC]
+#                   [--out DIR] [--strict]
 #
 # Starts a throwaway PostgreSQL (tests/cluster.sh), creates the example
 # application (migrations/ of the repo) once per size with SIZE rows in
 # `prices` (and its assets), then runs ROUNDS interleaved rounds; in each
 # round, for each size, every tool in turn (the order rotates) does:
-#   backup   pgward backup --jobs 1         (.tar.zst, zstd level 3)
-#            pgward backup --jobs 2
+#   backup   pgward backup --jobs 1         (.tar.zst, pgward's default zstd level,
+#            pgward backup --jobs 2          or --compress SPEC)
 #            pg_dump -Fc                    (custom format, gzip)
 #            pg_dump -Fp | zstd -3          (plain SQL piped to zstd)
 #            psql COPY prices TO STDOUT >/dev/null   (the floor: rows out, nothing else)
@@ -22,13 +23,18 @@
 # of pgward to its peers, and whether pgward meets its targets: backup no
 # slower than `pg_dump -Fp | zstd -3` with an archive no larger than
 # pg_dump -Fc's; restore no slower than `pg_restore --single-transaction`.
+# pgward restore runs with -v: its phases (checksum pass, schema and rows,
+# post-data, ANALYZE) are timed by pgward itself and summed up too.
 #
 # The cluster is tests/cluster.sh's, restarted with the server's defaults
 # (fsync=on, synchronous_commit=on, full_page_writes=on) as in production.
 # --fast (DURABLE=0) keeps cluster.sh's test settings (fsync=off, ...).
 #
 # Environment: ROUNDS (5), WARMUP (1 untimed round), SIZES ("1000000
-# 5000000"), PGWARD (build/rel/pgward), BENCH_NO_MAKE=1 (do not run make),
+# 5000000"), COMPRESS (pgward backup --compress, e.g. zstd:1; empty: the
+# default), PGWARD (build/rel/pgward), PGWARD_B (a second pgward binary,
+# timed in the same rounds as "pgward-b": an A/B comparison),
+# BENCH_NO_MAKE=1 (do not run make),
 # REQUIRE_PGWARD=1 (fail instead of leaving pgward out when it does not
 # build or work), OUT, STRICT=1.  Missing Debian packages (zstd, time,
 # postgresql-15) are installed with apt-get when run as root.
@@ -42,9 +48,11 @@ ROUNDS=${ROUNDS:-5}
 WARMUP=${WARMUP:-1}
 SIZES=${SIZES:-"1000000 5000000"}
 PGWARD=${PGWARD:-$root/build/rel/pgward}
+PGWARD_B=${PGWARD_B:-}
 OUT=${OUT:-}
 STRICT=${STRICT:-0}
 DURABLE=${DURABLE:-1}
+COMPRESS=${COMPRESS:-}
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -53,6 +61,7 @@ while [ $# -gt 0 ]; do
 	--out) OUT=$2; shift 2 ;;
 	--strict) STRICT=1; shift ;;
 	--fast) DURABLE=0; shift ;;
+	--compress) COMPRESS=$2; shift 2 ;;
 	-h | --help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "backup.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
 	esac
@@ -118,6 +127,10 @@ if [ ! -x "$PGWARD" ]; then
 	if [ "${REQUIRE_PGWARD:-0}" = 1 ]; then say "backup.sh: no pgward binary at $PGWARD"; exit 1; fi
 	say "backup.sh: warning: no pgward binary at $PGWARD; timing the peers only"
 	have_pgward=0
+fi
+if [ -n "$PGWARD_B" ] && [ ! -x "$PGWARD_B" ]; then
+	say "backup.sh: PGWARD_B=$PGWARD_B is not an executable"
+	exit 2
 fi
 
 # --- work dir, cluster -------------------------------------------------------
@@ -238,29 +251,45 @@ restore_tools=(pg_restore)
 if [ "$have_pgward" = 1 ]; then
 	backup_tools=(pgward_j1 pgward_j2 "${backup_tools[@]}")
 	restore_tools=(pgward "${restore_tools[@]}")
+	if [ -n "$PGWARD_B" ]; then
+		backup_tools+=(pgwardb_j1 pgwardb_j2)
+		restore_tools+=(pgwardb)
+	fi
 fi
 
 # Archives the restores read, made once per size (untimed).
 for s in "${sizes[@]}"; do
 	pg_dump -Fc -d "src_$s" -f "$W/keep/$s.dump"
 	if [ "$have_pgward" = 1 ]; then
-		(cd "$W" && "$PGWARD" -q -d "dbname=src_$s" backup -o "$W/keep/$s.tar.zst" >/dev/null)
+		(cd "$W" && "$PGWARD" -q -d "dbname=src_$s" backup ${COMPRESS:+--compress "$COMPRESS"} \
+			-o "$W/keep/$s.tar.zst" >/dev/null)
+		if [ -n "$PGWARD_B" ]; then
+			(cd "$W" && "$PGWARD_B" -q -d "dbname=src_$s" backup ${COMPRESS:+--compress "$COMPRESS"} \
+				-o "$W/keep/$s.b.tar.zst" >/dev/null)
+		fi
 	fi
 done
 
 # --- what each tool runs -------------------------------------------------------
 # backup_TOOL SIZE FILE / restore_TOOL SIZE DB
-backup_pgward_j1() { "$PGWARD" -q -d "dbname=src_$1" backup --jobs 1 -o "$2"; }
-backup_pgward_j2() { "$PGWARD" -q -d "dbname=src_$1" backup --jobs 2 -o "$2"; }
+backup_pgward_j1() { "$PGWARD" -q -d "dbname=src_$1" backup --jobs 1 ${COMPRESS:+--compress "$COMPRESS"} -o "$2"; }
+backup_pgward_j2() { "$PGWARD" -q -d "dbname=src_$1" backup --jobs 2 ${COMPRESS:+--compress "$COMPRESS"} -o "$2"; }
 backup_pgdump_fc() { pg_dump -Fc -d "src_$1" -f "$2"; }
 backup_pgdump_zstd() { bash -c 'set -o pipefail; pg_dump -Fp -d "$0" | zstd -3 -q -o "$1"' "src_$1" "$2"; }
 backup_copy() { psql -X -q -d "src_$1" -c "COPY public.prices TO STDOUT" >/dev/null; }
-restore_pgward() { "$PGWARD" -q -d "dbname=$2" restore "$W/keep/$1.tar.zst" --yes --into "$2"; }
+# -v: pgward logs how long each phase took (read back into phases.tsv)
+restore_pgward() { "$PGWARD" -v -d "dbname=$2" restore "$W/keep/$1.tar.zst" --yes --into "$2"; }
+# PGWARD_B: the same with another pgward binary, for A/B comparisons
+backup_pgwardb_j1() { "$PGWARD_B" -q -d "dbname=src_$1" backup --jobs 1 ${COMPRESS:+--compress "$COMPRESS"} -o "$2"; }
+backup_pgwardb_j2() { "$PGWARD_B" -q -d "dbname=src_$1" backup --jobs 2 ${COMPRESS:+--compress "$COMPRESS"} -o "$2"; }
+restore_pgwardb() { "$PGWARD_B" -q -d "dbname=$2" restore "$W/keep/$1.b.tar.zst" --yes --into "$2"; }
 restore_pg_restore() { pg_restore --single-transaction -d "$2" "$W/keep/$1.dump"; }
 
 raw="$W/raw.tsv"
+phases="$W/phases.tsv"
 log="$W/last.log"
 : >"$raw"
+: >"$phases"
 recording=0
 
 settle() {
@@ -295,10 +324,19 @@ timed() {
 	fi
 	if [ "$recording" = 1 ]; then
 		printf '%s\t%s\t%s\t%d\t%s\t%s\n' "$op" "$tool" "$size" $((10#${t1/./} - 10#${t0/./})) "$rss" "$bytes" >>"$raw"
+		if [ "$op" = restore ] && [ "$tool" = pgward ]; then
+			# size, then s: checksum pass, schema and rows, post-data, ANALYZE
+			awk -v s="$size" -v OFS='\t' '
+				/^restore: every checksum checked in / { v = $6 }
+				/^restore: schema and rows loaded in / { l = $7 }
+				/^restore: post-data .* replayed in / { p = $(NF - 1) }
+				/^restore: ANALYZE in / { a = $4 }
+				END { if (v != "" && l != "" && p != "" && a != "") print s, v, l, p, a }' "$log" >>"$phases"
+		fi
 	fi
 }
 
-export PGWARD W
+export PGWARD PGWARD_B W COMPRESS
 rotate() { # rotate K WORD...: the words rotated left by K
 	local k=$1
 	shift
@@ -364,6 +402,9 @@ name_of() {
 	pgdump_zstd) echo 'pg_dump -Fp \| zstd -3' ;;
 	copy) echo 'COPY prices TO STDOUT > /dev/null' ;;
 	pgward) echo 'pgward restore --into' ;;
+	pgwardb_j1) echo 'pgward-b backup --jobs 1' ;;
+	pgwardb_j2) echo 'pgward-b backup --jobs 2' ;;
+	pgwardb) echo 'pgward-b restore --into' ;;
 	pg_restore) echo 'pg_restore --single-transaction' ;;
 	esac
 }
@@ -406,6 +447,28 @@ missed=0
 	echo "Server: $settings."
 	echo "Load average (1, 5, 15 min) before: $load_before; after: $load_after ($(nproc) CPUs)."
 	if [ "$have_pgward" = 1 ]; then
+		if [ -n "$COMPRESS" ]; then echo "pgward backup: --compress $COMPRESS."; else echo "pgward backup: the default compression."; fi
+		echo
+		echo "## pgward restore by phase: median s (as pgward -v reports them)"
+		echo
+		printf '| phase |'
+		for s in "${sizes[@]}"; do printf ' %s |' "$(label "$s")"; done
+		echo
+		printf '|---|'
+		for s in "${sizes[@]}"; do printf -- '---|'; done
+		echo
+		for spec in "2 checksum pass over the archive, before the first change" \
+			"3 schema and rows (COPY, every entry checked again)" \
+			"4 post-data (constraints, indexes)" "5 ANALYZE after COMMIT"; do
+			printf '| %s |' "${spec#* }"
+			for s in "${sizes[@]}"; do
+				printf ' %s |' "$(awk -F '\t' -v s="$s" -v f="${spec%% *}" '$1 == s { v[++n] = $f }
+					END { if (!n) { print "—"; exit }
+						for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { x = v[j]; v[j] = v[j - 1]; v[j - 1] = x }
+						printf "%.2f", (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }' "$phases")"
+			done
+			echo
+		done
 		echo
 		echo "## ratios of medians"
 		echo
@@ -415,9 +478,15 @@ missed=0
 		printf '|---|'
 		for s in "${sizes[@]}"; do printf -- '---|'; done
 		echo
-		for spec in "time pgward_j1 pgdump_zstd" "time pgward_j2 pgdump_zstd" "time pgward_j1 pgdump_fc" \
-			"time pgward_j2 pgdump_fc" "time pgward_j1 copy" "time pgward_j2 copy" \
-			"size pgward_j1 pgdump_fc" "size pgward_j1 pgdump_zstd" "rtime pgward pg_restore"; do
+		specs=("time pgward_j1 pgdump_zstd" "time pgward_j2 pgdump_zstd" "time pgward_j1 pgdump_fc"
+			"time pgward_j2 pgdump_fc" "time pgward_j1 copy" "time pgward_j2 copy"
+			"size pgward_j1 pgdump_fc" "size pgward_j1 pgdump_zstd" "rtime pgward pg_restore")
+		if [ -n "$PGWARD_B" ]; then
+			specs+=("time pgwardb_j1 pgdump_zstd" "time pgwardb_j2 pgdump_zstd" "size pgwardb_j1 pgdump_fc"
+				"rtime pgwardb pg_restore" "time pgward_j1 pgwardb_j1" "time pgward_j2 pgwardb_j2"
+				"rtime pgward pgwardb")
+		fi
+		for spec in "${specs[@]}"; do
 			# shellcheck disable=SC2086 # three words
 			set -- $spec
 			case "$1" in
@@ -450,6 +519,16 @@ missed=0
 			rt=$(ratio "$(st restore pgward "$s" 5)" "$(st restore pg_restore "$s" 5)")
 			if awk -v r="$rt" 'BEGIN { exit !(r <= 1.0) }'; then v=met; else v=MISSED; missed=1; fi
 			printf -- '- %s rows: restore %sx the time of pg_restore --single-transaction, target <= 1.00x: %s\n' "$(label "$s")" "$rt" "$v"
+			# pg_restore does not ANALYZE: what the rest of pgward's restore costs
+			an=$(awk -F '\t' -v s="$s" '$1 == s { v[++n] = $5 }
+				END { if (!n) exit
+					for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { x = v[j]; v[j] = v[j - 1]; v[j - 1] = x }
+					printf "%.2f\n", (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }' "$phases")
+			if [ -n "$an" ] && [ -n "$(st restore pgward "$s" 5)" ]; then
+				printf -- '  (its ANALYZE, median %s s, is %s%% of it; without it %sx, a difference of medians)\n' "$an" \
+					"$(awk -v a="$an" -v t="$(st restore pgward "$s" 5)" 'BEGIN { printf "%.0f", 100 * a / t }')" \
+					"$(ratio "$(awk -v a="$an" -v t="$(st restore pgward "$s" 5)" 'BEGIN { print t - a }')" "$(st restore pg_restore "$s" 5)")"
+			fi
 		done
 	else
 		echo
@@ -460,8 +539,8 @@ missed=0
 cat "$W/summary.md"
 if [ -n "$OUT" ]; then
 	mkdir -p "$OUT"
-	cp "$W/summary.md" "$W/stats.tsv" "$W/raw.tsv" "$OUT/"
-	say "backup.sh: summary.md, stats.tsv (s, MB) and raw.tsv (µs, kB, bytes) written to $OUT"
+	cp "$W/summary.md" "$W/stats.tsv" "$W/raw.tsv" "$W/phases.tsv" "$OUT/"
+	say "backup.sh: summary.md, stats.tsv (s, MB), raw.tsv (µs, kB, bytes) and phases.tsv (restore phases, s) written to $OUT"
 fi
 if [ "$STRICT" = 1 ] && { [ "$have_pgward" = 0 ] || [ "$missed" = 1 ]; }; then
 	exit 1

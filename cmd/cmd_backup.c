@@ -20,7 +20,7 @@ static int parse_compress(int *level, const char *arg)
 		return 0;
 	}
 	if (!strcmp(arg, "zstd")) {
-		*level = 2;
+		*level = 1;
 		return 0;
 	}
 	if (strncmp(arg, "zstd:", 5) != 0)

@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <locale.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,7 @@
 	X(archive_read_open)                       \
 	X(archive_read_next_header)                \
 	X(archive_read_data)                       \
+	X(archive_read_data_block)                 \
 	X(archive_read_free)                       \
 	X(archive_entry_new)                       \
 	X(archive_entry_free)                      \
@@ -1537,18 +1539,222 @@ fail:
 	return error;
 }
 
+/* ---- hashing on a second core ----------------------------------------------
+ *
+ * The verifier decompresses every byte of the archive and hashes it twice:
+ * each entry (what the manifest lists) and the whole file (what `archive
+ * verify` reports).  Decompression costs about twice what SHA-256 does, so
+ * the hashing goes to a thread of its own: the verifier copies each block
+ * into a small ring (memory stays flat) and goes on decompressing.  The
+ * digests are read only after hasher_finish(), which joins the thread.
+ * When no thread can be started, the caller hashes in line instead. */
+
+#define HASH_SLOT IO_BUF
+#define HASH_SLOTS 16
+
+enum hash_op {
+	H_FILE,      /* bytes of the file */
+	H_ENTRY,     /* bytes of the current entry */
+	H_ENTRY_END, /* the current entry is complete: its digest to `index` */
+	H_STOP,
+};
+
+struct hash_job {
+	enum hash_op op;
+	size_t len;
+	size_t index;
+	unsigned char data[HASH_SLOT];
+};
+
+struct hasher {
+	pthread_t thread;
+	bool running;
+	pthread_mutex_t mu;
+	pthread_cond_t more, room;
+	size_t head, tail; /* jobs queued: head - tail, under mu */
+	struct hash_job jobs[HASH_SLOTS];
+	/* the thread's own until hasher_finish() */
+	struct sha256_ctx file, entry;
+	char (*digests)[65]; /* of entry `index`, by index */
+	size_t cap;
+	bool oom;
+};
+
+static void hasher_do(struct hasher *h, const struct hash_job *j)
+{
+	switch (j->op) {
+	case H_FILE:
+		sha256_update(&h->file, j->len, j->data);
+		break;
+	case H_ENTRY:
+		sha256_update(&h->entry, j->len, j->data);
+		break;
+	case H_ENTRY_END:
+		if (j->index >= h->cap && !h->oom) {
+			size_t cap = h->cap ? h->cap * 2 : 64;
+			char(*d)[65];
+
+			while (cap <= j->index)
+				cap *= 2;
+			d = realloc(h->digests, cap * sizeof(*d));
+			if (d) {
+				h->digests = d;
+				h->cap = cap;
+			} else {
+				h->oom = true;
+			}
+		}
+		if (j->index < h->cap)
+			hex_digest(h->digests[j->index], &h->entry);
+		sha256_init(&h->entry);
+		break;
+	case H_STOP:
+		break;
+	}
+}
+
+static void *hasher_main(void *arg)
+{
+	struct hasher *h = arg;
+	struct hash_job *j;
+	bool stop;
+
+	for (;;) {
+		pthread_mutex_lock(&h->mu);
+		while (h->head == h->tail)
+			pthread_cond_wait(&h->more, &h->mu);
+		/* the slot at tail is this thread's until tail moves on */
+		j = &h->jobs[h->tail % HASH_SLOTS];
+		pthread_mutex_unlock(&h->mu);
+		stop = j->op == H_STOP;
+		hasher_do(h, j);
+		pthread_mutex_lock(&h->mu);
+		h->tail++;
+		pthread_cond_signal(&h->room);
+		pthread_mutex_unlock(&h->mu);
+		if (stop)
+			return NULL;
+	}
+}
+
+/* A hasher with its thread running, or NULL when none could be started
+ * (out of memory or threads), which is no error: the caller then hashes
+ * in line. */
+static struct hasher *hasher_start(void)
+{
+	struct hasher *h = calloc(1, sizeof(*h));
+	sigset_t all, old;
+	int rc;
+
+	if (!h)
+		return NULL;
+	sha256_init(&h->file);
+	sha256_init(&h->entry);
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->more, NULL);
+	pthread_cond_init(&h->room, NULL);
+	/* signals stay with the caller's thread (the CLI's handlers) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&h->thread, NULL, hasher_main, h);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		pthread_cond_destroy(&h->room);
+		pthread_cond_destroy(&h->more);
+		pthread_mutex_destroy(&h->mu);
+		free(h);
+		return NULL;
+	}
+	h->running = true;
+	return h;
+}
+
+/* Queue one job; `data` is copied (up to HASH_SLOT bytes). */
+static void hasher_put(struct hasher *h, enum hash_op op, const void *data,
+                       size_t len, size_t index)
+{
+	struct hash_job *j;
+
+	pthread_mutex_lock(&h->mu);
+	while (h->head - h->tail == HASH_SLOTS)
+		pthread_cond_wait(&h->room, &h->mu);
+	/* the slot at head is this thread's until head moves on */
+	j = &h->jobs[h->head % HASH_SLOTS];
+	pthread_mutex_unlock(&h->mu);
+	j->op = op;
+	j->len = len;
+	j->index = index;
+	if (len)
+		memcpy(j->data, data, len);
+	pthread_mutex_lock(&h->mu);
+	h->head++;
+	pthread_cond_signal(&h->more);
+	pthread_mutex_unlock(&h->mu);
+}
+
+static void hasher_data(struct hasher *h, enum hash_op op, const void *data,
+                        size_t len)
+{
+	const unsigned char *p = data;
+	size_t n;
+
+	while (len) {
+		n = len < HASH_SLOT ? len : HASH_SLOT;
+		hasher_put(h, op, p, n, 0);
+		p += n;
+		len -= n;
+	}
+}
+
+/* Wait for every queued job and stop the thread: the digests are the
+ * caller's to read from now on. */
+static void hasher_finish(struct hasher *h)
+{
+	if (!h || !h->running)
+		return;
+	hasher_put(h, H_STOP, NULL, 0, 0);
+	pthread_join(h->thread, NULL);
+	h->running = false;
+}
+
+static void hasher_free(struct hasher *h)
+{
+	if (!h)
+		return;
+	hasher_finish(h);
+	pthread_cond_destroy(&h->room);
+	pthread_cond_destroy(&h->more);
+	pthread_mutex_destroy(&h->mu);
+	free(h->digests);
+	free(h);
+}
+
 /* ---- reading
  * ------------------------------------------------------------------ */
 
 /* The archive file as libarchive reads it: sequentially, through a fixed
- * buffer, hashed on the way. */
+ * buffer.  The verifier hashes the whole file on the way (through its
+ * hasher when it has one); the streaming reader does not need that. */
 struct source {
 	int fd;
 	int io_errno;
 	uint64_t bytes;
+	bool hash_file;        /* hash what is read ... */
+	struct hasher *hasher; /* ... there, or in line into sha */
 	struct sha256_ctx sha;
 	unsigned char buf[IO_BUF];
 };
+
+/* Add what was read to the checksum of the whole file. */
+static void source_hash(struct source *s, const unsigned char *p, size_t n)
+{
+	if (!s->hash_file || !n)
+		return;
+	if (s->hasher)
+		hasher_data(s->hasher, H_FILE, p, n);
+	else
+		sha256_update(&s->sha, n, p);
+}
 
 static __typeof__(archive_read_callback) source_read;
 
@@ -1565,7 +1771,7 @@ static la_ssize_t source_read(struct archive *a, void *client, const void **out)
 		la.archive_set_error(a, errno, "%s", strerror(errno));
 		return -1;
 	}
-	sha256_update(&s->sha, (size_t)n, s->buf);
+	source_hash(s, s->buf, (size_t)n);
 	s->bytes += (uint64_t)n;
 	*out = s->buf;
 	return n;
@@ -1583,6 +1789,8 @@ static int source_open(struct source **out, const char *path,
 		return pgw_err_oom(err);
 	s->io_errno = 0;
 	s->bytes = 0;
+	s->hash_file = false;
+	s->hasher = NULL;
 	sha256_init(&s->sha);
 	/* O_NONBLOCK: a FIFO is refused below instead of waiting for a
 	 * writer (it changes nothing for a regular file) */
@@ -2302,28 +2510,44 @@ void pgw_manifest_free(struct pgw_manifest *m)
 /* ---- verify
  * -------------------------------------------------------------------------- */
 
-/* Read the current entry to its end: its SHA-256 into sha_out, its length
- * checked against the header's `size`. */
+/* Read the current entry to its end, checking its length against the
+ * header's `size`, and hash it: through the hasher (the digest goes to
+ * entry `index` of its results), or in line into sha_out when there is
+ * no hasher.  Blocks are taken from libarchive's buffer as they are
+ * (archive_read_data() would copy each one first). */
 static int hash_entry(struct archive *a, const struct source *s,
-                      const char *name, uint64_t size, unsigned char *buf,
-                      char sha_out[65], struct pgw_err *err)
+                      struct hasher *h, const char *name, uint64_t size,
+                      size_t index, char sha_out[65], struct pgw_err *err)
 {
 	struct sha256_ctx sha;
+	const void *block;
+	size_t len;
+	la_int64_t off;
 	uint64_t got = 0;
-	la_ssize_t n;
+	int r;
 	char shown_buf[160];
 
 	sha256_init(&sha);
 	for (;;) {
-		n = la.archive_read_data(a, buf, IO_BUF);
-		if (n < 0)
-			return read_fail(a, s, name, err);
-		if (n == 0)
+		r = la.archive_read_data_block(a, &block, &len, &off);
+		if (r == ARCHIVE_EOF)
 			break;
-		got += (uint64_t)n;
+		if (r != ARCHIVE_OK)
+			return read_fail(a, s, name, err);
+		/* a regular entry's blocks follow each other (sparse
+		 * entries were refused with their header) */
+		if (off < 0 || (uint64_t)off != got)
+			return pgw_err_set(
+			        err, PGW_EINVAL,
+			        "entry '%s' is damaged: its data has a gap",
+			        shown(shown_buf, name));
+		got += len;
 		if (got > size)
 			break;
-		sha256_update(&sha, (size_t)n, buf);
+		if (h)
+			hasher_data(h, H_ENTRY, block, len);
+		else
+			sha256_update(&sha, len, block);
 	}
 	if (got != size)
 		return pgw_err_set(
@@ -2331,7 +2555,10 @@ static int hash_entry(struct archive *a, const struct source *s,
 		        "entry '%s' has %llu bytes where its header says %llu",
 		        shown(shown_buf, name), (unsigned long long)got,
 		        (unsigned long long)size);
-	hex_digest(sha_out, &sha);
+	if (h)
+		hasher_put(h, H_ENTRY_END, NULL, 0, index);
+	else
+		hex_digest(sha_out, &sha);
 	return 0;
 }
 
@@ -2418,19 +2645,15 @@ static int verify_stream(struct pgw_manifest **out, struct archive *a,
 	struct pgw_manifest *m = NULL;
 	struct layout lay;
 	struct name_info ni;
-	unsigned char *buf = NULL;
+	struct hasher *h = s->hasher;
 	char *text = NULL, shown_buf[160];
 	const char *name;
 	uint64_t size;
 	ssize_t n;
+	size_t i;
 	int error = 0, r;
 
 	layout_init(&lay);
-	buf = malloc(IO_BUF);
-	if (!buf) {
-		error = pgw_err_oom(err);
-		goto done;
-	}
 	for (;;) {
 		r = la.archive_read_next_header(a, &ae);
 		if (r == ARCHIVE_EOF)
@@ -2490,7 +2713,8 @@ static int verify_stream(struct pgw_manifest **out, struct archive *a,
 		if (error)
 			goto done;
 		e->bytes = size;
-		error = hash_entry(a, s, e->name, size, buf, e->sha256, err);
+		error = hash_entry(a, s, h, e->name, size, found.n - 1,
+		                   e->sha256, err);
 		if (error)
 			goto done;
 	}
@@ -2502,14 +2726,11 @@ static int verify_stream(struct pgw_manifest **out, struct archive *a,
 		                : "no manifest.json at the end: the archive is cut short or not a pgward archive");
 		goto done;
 	}
-	error = compare(&found, &listed, err);
-	if (error)
-		goto done;
 	/* the rest of the file, for the checksum of the whole */
 	do {
 		n = read(s->fd, s->buf, sizeof(s->buf));
 		if (n > 0) {
-			sha256_update(&s->sha, (size_t)n, s->buf);
+			source_hash(s, s->buf, (size_t)n);
 			s->bytes += (uint64_t)n;
 		}
 	} while (n > 0 || (n < 0 && errno == EINTR));
@@ -2518,6 +2739,20 @@ static int verify_stream(struct pgw_manifest **out, struct archive *a,
 		                    strerror(errno));
 		goto done;
 	}
+	if (h) {
+		hasher_finish(h);
+		/* every entry found was hashed to its end (else: done) */
+		if (h->oom || (found.n && h->cap < found.n)) {
+			error = pgw_err_oom(err);
+			goto done;
+		}
+		for (i = 0; i < found.n; i++)
+			memcpy(found.v[i].sha256, h->digests[i], 65);
+		s->sha = h->file;
+	}
+	error = compare(&found, &listed, err);
+	if (error)
+		goto done;
 	m->entries = listed.v;
 	m->n_entries = listed.n;
 	listed.v = NULL;
@@ -2532,7 +2767,6 @@ done:
 	entries_release(&listed);
 	map_release(&lay.parts);
 	free(text);
-	free(buf);
 	return error;
 }
 
@@ -2551,6 +2785,8 @@ int pgw_archive_verify(struct pgw_manifest **out, const char *path,
 	error = source_open(&s, path, err);
 	if (error)
 		return error;
+	s->hash_file = true;
+	s->hasher = hasher_start();
 	old = la_enter();
 	error = read_new(&a, s, err);
 	if (!error)
@@ -2560,6 +2796,7 @@ int pgw_archive_verify(struct pgw_manifest **out, const char *path,
 	if (a)
 		la.archive_read_free(a);
 	la_leave(old);
+	hasher_free(s->hasher);
 	source_close(s);
 	return error;
 }

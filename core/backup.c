@@ -26,6 +26,12 @@
 #include "plan.h"
 
 #define LOCK_RETRIES 5
+/* Full parts waiting for the archive writer, each at most
+ * PGW_ARCHIVE_PART_SIZE.  One is enough: the writer hashes and hands a
+ * part to zstd (whose workers buffer some more) in a fraction of the time
+ * a reader takes to fill the next one; a second slot was no faster and
+ * cost another 8 MB. */
+#define QUEUE_PARTS 1
 
 /* A unit of reading: a whole table, or a range of its pages (a large
  * table is split by ctid so that --jobs readers share it). */
@@ -34,7 +40,17 @@ struct work {
 	long first_page, end_page; /* -1: open end; both -1: whole table */
 };
 
-/* Shared by the readers; `mu` guards everything below it. */
+/* A full part on its way to the archive.  The slot keeps its buffer: a
+ * reader swaps its full buffer for the slot's empty one, so buffers are
+ * reused and never copied. */
+struct queued_part {
+	char name[512];
+	long long rows;
+	struct pgw_buf buf;
+};
+
+/* Shared by the readers and the writer; `mu` guards everything below
+ * it. */
 struct backup {
 	const struct pgw_config *cfg;
 	const struct pgw_catalog *cat;
@@ -55,6 +71,14 @@ struct backup {
 	long long rows;
 	size_t tables_done;
 	double started, last_report;
+	/* The readers queue full parts; one writer thread adds them to the
+	 * archive (SHA-256, tar, zstd, write) in queue order, so a reader
+	 * goes straight back to draining its COPY and the server never
+	 * waits for the compressor.  Slots from tail to head are queued. */
+	struct queued_part queue[QUEUE_PARTS];
+	size_t q_head, q_tail;
+	bool q_closed;                 /* no more parts: the writer ends */
+	pthread_cond_t q_more, q_room; /* for the writer, for the readers */
 };
 
 void pgw_backup_report_free(struct pgw_backup_report *r)
@@ -112,31 +136,102 @@ static void report_progress(struct backup *b, bool force)
 		       (double)b->data_bytes / 1e6 / (t - b->started + 1e-9));
 }
 
-/* Hand a full part to the archive (one writer, many readers). */
+/* Queue a full part for the archive writer (many readers, one writer).
+ * The part's number is given here, under the lock: parts of a table read
+ * by several readers still reach the archive in order.  *buf comes back
+ * empty (the slot's buffer, its memory kept). */
 static int flush_part(struct backup *b, unsigned seq, struct pgw_buf *buf,
 		      long long rows, struct pgw_err *err)
 {
 	const struct pgw_catalog_table *t = &b->cat->tables[seq - 1];
-	char name[512];
-	int error;
+	struct queued_part *q;
+	struct pgw_buf empty;
 
 	pthread_mutex_lock(&b->mu);
-	/* numbered when written: parts of a table read by several readers
-	 * still follow each other in order */
-	entry_name(name, sizeof(name), seq, t, b->parts[seq - 1] + 1);
-	error = b->failed ? PGW_ERROR :
-			    pgw_archive_add(b->w, name, buf->ptr, buf->len,
-					    "text", rows, err);
-	if (!error) {
-		b->data_bytes += buf->len;
-		b->rows += rows;
-		b->tables[seq - 1].rows += rows;
-		b->parts[seq - 1]++;
-		report_progress(b, false);
+	while (!b->failed && b->q_head - b->q_tail == QUEUE_PARTS)
+		pthread_cond_wait(&b->q_room, &b->mu);
+	if (b->failed) {
+		pthread_mutex_unlock(&b->mu);
+		pgw_buf_reset(buf);
+		return pgw_err_set(err, PGW_ERROR, "the backup failed elsewhere");
 	}
+	q = &b->queue[b->q_head % QUEUE_PARTS];
+	b->parts[seq - 1]++;
+	entry_name(q->name, sizeof(q->name), seq, t, b->parts[seq - 1]);
+	q->rows = rows;
+	empty = q->buf;
+	q->buf = *buf;
+	*buf = empty;
+	b->q_head++;
+	b->data_bytes += q->buf.len;
+	b->rows += rows;
+	b->tables[seq - 1].rows += rows;
+	report_progress(b, false);
+	pthread_cond_signal(&b->q_more);
 	pthread_mutex_unlock(&b->mu);
-	pgw_buf_reset(buf);
-	return error;
+	return 0;
+}
+
+/* Record the first failure (of a reader or the writer): everyone stops. */
+static void fail(struct backup *b, const struct pgw_err *err)
+{
+	pthread_mutex_lock(&b->mu);
+	if (!b->failed) {
+		b->failed = true;
+		b->err = *err;
+	}
+	pthread_cond_broadcast(&b->q_room);
+	pthread_cond_broadcast(&b->q_more);
+	pthread_mutex_unlock(&b->mu);
+}
+
+/* The archive writer: add queued parts until the queue is closed and
+ * empty.  After a failure it only empties the queue (readers waiting for
+ * room must not hang). */
+static void *writer_thread(void *arg)
+{
+	struct backup *b = arg;
+	struct pgw_err err = PGW_ERR_INIT;
+	struct queued_part *q;
+	sigset_t all;
+	bool failed;
+	int error;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	for (;;) {
+		pthread_mutex_lock(&b->mu);
+		while (b->q_head == b->q_tail && !b->q_closed)
+			pthread_cond_wait(&b->q_more, &b->mu);
+		if (b->q_head == b->q_tail) {
+			pthread_mutex_unlock(&b->mu);
+			return NULL;
+		}
+		/* the slot at tail is this thread's until tail moves on */
+		q = &b->queue[b->q_tail % QUEUE_PARTS];
+		failed = b->failed;
+		pthread_mutex_unlock(&b->mu);
+		error = failed ? 0 :
+				 pgw_archive_add(b->w, q->name, q->buf.ptr, q->buf.len,
+						 "text", q->rows, &err);
+		pgw_buf_reset(&q->buf);
+		if (error)
+			fail(b, &err);
+		pthread_mutex_lock(&b->mu);
+		b->q_tail++;
+		pthread_cond_broadcast(&b->q_room);
+		pthread_mutex_unlock(&b->mu);
+	}
+}
+
+/* Close the queue and wait for the writer to add what is in it. */
+static void writer_stop(struct backup *b, pthread_t th)
+{
+	pthread_mutex_lock(&b->mu);
+	b->q_closed = true;
+	pthread_cond_signal(&b->q_more);
+	pthread_mutex_unlock(&b->mu);
+	pthread_join(th, NULL);
 }
 
 /* COPY one table (or a page range of it) out, cut into parts at row
@@ -187,10 +282,13 @@ static int copy_table(struct backup *b, PGconn *c, const struct work *wk,
 	}
 	while ((n = PQgetCopyData(c, &row, 0)) > 0) {
 		if (((rows + 1) & 8191) == 0) {
-			struct pgw_progress pr = { "backup", t->qualified,
-						   (double)(b->tables[seq - 1].rows + rows),
+			struct pgw_progress pr = { "backup", t->qualified, 0,
 						   t->est_rows, 0, pgw_clock_now() - t0, false };
 
+			/* the table's rows queued so far, by every reader */
+			pthread_mutex_lock(&b->mu);
+			pr.done = (double)(b->tables[seq - 1].rows + rows);
+			pthread_mutex_unlock(&b->mu);
 			pgw_progress_report(&pr);
 		}
 		if (buf->len && buf->len + (size_t)n > PGW_ARCHIVE_PART_SIZE) {
@@ -261,14 +359,8 @@ static int read_tables(struct backup *b, PGconn *c, struct pgw_err *err)
 			break;
 	}
 	pgw_buf_release(&buf);
-	if (error) {
-		pthread_mutex_lock(&b->mu);
-		if (!b->failed) {
-			b->failed = true;
-			b->err = *err;
-		}
-		pthread_mutex_unlock(&b->mu);
-	}
+	if (error)
+		fail(b, err);
 	return error;
 }
 
@@ -354,14 +446,8 @@ static void *reader_thread(void *arg)
 	}
 	if (!error)
 		read_tables(b, c, &err);
-	else {
-		pthread_mutex_lock(&b->mu);
-		if (!b->failed) {
-			b->failed = true;
-			b->err = err;
-		}
-		pthread_mutex_unlock(&b->mu);
-	}
+	else
+		fail(b, &err);
 	PQfreemem(lit);
 	PQfinish(c);
 	return NULL;
@@ -505,12 +591,22 @@ static char *output_path(const struct pgw_config *cfg,
 			    dir, strerror(errno));
 		return NULL;
 	}
-	gmtime_r(&t, &tm);
-	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-	pgw_buf_printf(&p, "%s/", dir);
-	for (c = db; *c; c++)
-		pgw_buf_putc(&p, *c == '/' ? '_' : *c);
-	pgw_buf_printf(&p, "-%s.tar%s", stamp, opts->zstd_level ? ".zst" : "");
+	/* names are per second: a second backup within the same second
+	 * (two deploys in a row) waits for the next one */
+	for (;;) {
+		gmtime_r(&t, &tm);
+		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+		pgw_buf_reset(&p);
+		pgw_buf_printf(&p, "%s/", dir);
+		for (c = db; *c; c++)
+			pgw_buf_putc(&p, *c == '/' ? '_' : *c);
+		pgw_buf_printf(&p, "-%s.tar%s", stamp,
+			       opts->zstd_level ? ".zst" : "");
+		if (pgw_buf_oom(&p) || access(p.ptr, F_OK) != 0)
+			break;
+		pgw_clock_sleep(0.2);
+		t = time(NULL);
+	}
 	return pgw_buf_detach(&p);
 }
 
@@ -711,7 +807,8 @@ int pgw_backup(struct pgw_backup_report **out, const struct pgw_config *cfg,
 	struct pgw_history *hist = NULL;
 	PGresult *meta = NULL, *snap = NULL;
 	PGconn *c = NULL;
-	pthread_t *threads = NULL;
+	pthread_t *threads = NULL, writer;
+	bool writer_running = false;
 	unsigned *parts = NULL;
 	const char **schemas = NULL, **omitted = NULL;
 	char **exts = NULL;
@@ -734,6 +831,10 @@ int pgw_backup(struct pgw_backup_report **out, const struct pgw_config *cfg,
 	memset(&b, 0, sizeof(b));
 	memset(&info, 0, sizeof(info));
 	pthread_mutex_init(&b.mu, NULL);
+	pthread_cond_init(&b.q_more, NULL);
+	pthread_cond_init(&b.q_room, NULL);
+	for (k = 0; k < QUEUE_PARTS; k++)
+		b.queue[k].buf = (struct pgw_buf)PGW_BUF_INIT;
 	b.cfg = cfg;
 	b.started = b.last_report = pgw_clock_now();
 	pgw_pg_new_id(id);
@@ -831,6 +932,11 @@ int pgw_backup(struct pgw_backup_report **out, const struct pgw_config *cfg,
 		error = pgw_err_oom(err);
 		goto done;
 	}
+	if (pthread_create(&writer, NULL, writer_thread, &b) != 0) {
+		error = pgw_err_set(err, PGW_ERROR, "cannot start the archive writer thread");
+		goto done;
+	}
+	writer_running = true;
 	for (i = 1; i < jobs; i++) {
 		if (pthread_create(&threads[i], NULL, reader_thread, &b) != 0)
 			break;
@@ -839,10 +945,14 @@ int pgw_backup(struct pgw_backup_report **out, const struct pgw_config *cfg,
 	read_tables(&b, c, err);
 	for (i = 1; i <= started; i++)
 		pthread_join(threads[i], NULL);
+	/* every part is queued: the writer adds what is left and ends */
+	writer_stop(&b, writer);
+	writer_running = false;
 	if (b.failed) {
-		if (!err->code)
-			*err = b.err;
-		error = err->code;
+		/* the first failure, wherever it was (a reader that stopped
+		 * because of it has only "failed elsewhere") */
+		*err = b.err;
+		error = err->code ? err->code : PGW_ERROR;
 		goto done;
 	}
 	report_progress(&b, true);
@@ -924,7 +1034,11 @@ int pgw_backup(struct pgw_backup_report **out, const struct pgw_config *cfg,
 	*out = rep;
 	rep = NULL;
 done:
+	if (writer_running)
+		writer_stop(&b, writer);
 	pgw_archive_abort(b.w);
+	for (k = 0; k < QUEUE_PARTS; k++)
+		pgw_buf_release(&b.queue[k].buf);
 	pgw_backup_report_free(rep);
 	PQclear(snap);
 	PQclear(meta);
@@ -949,6 +1063,8 @@ done:
 	free(m_coll);
 	free(m_ctype);
 	free(m_lsn);
+	pthread_cond_destroy(&b.q_room);
+	pthread_cond_destroy(&b.q_more);
 	pthread_mutex_destroy(&b.mu);
 	return error;
 }

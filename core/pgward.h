@@ -284,6 +284,8 @@ enum pgw_run_flags {
 	PGW_RUN_HAS_TARGET = (1 << 3),    /* target is set */
 	PGW_RUN_HAS_STEPS = (1 << 4),     /* steps is set */
 	PGW_RUN_QUIET = (1 << 5),         /* each migration logged at info */
+	PGW_RUN_VERIFY_SCHEMA = (1 << 6), /* compare with schema.sql before
+					   * the last COMMIT (deploy) */
 };
 struct pgw_run_opts {
 	unsigned flags;
@@ -381,6 +383,44 @@ int pgw_release_info(struct pgw_release_info **out,
 		     struct pgw_err *err);
 void pgw_release_info_free(struct pgw_release_info *ri);
 
+/* The guarded deploy (`pgward deploy`, docs/deploy.md). */
+enum pgw_rollback {
+	PGW_ROLLBACK_AUTO = 0, /* down SQL, or a restore for destructive */
+	PGW_ROLLBACK_DOWN,
+	PGW_ROLLBACK_RESTORE,
+};
+struct pgw_deploy_opts {
+	const char *release;    /* a git tag, or NULL */
+	int64_t target;         /* with has_target */
+	bool has_target;
+	bool allow_down, no_backup, force, writes_stopped, dry_run;
+	enum pgw_rollback rollback;
+	const char *hooks_dir;  /* NULL: no hooks */
+	int hook_timeout_s;
+	const char *const *notify_urls; /* NULL-terminated, or NULL */
+};
+struct pgw_deploy_stage {
+	char name[16];
+	char status[16]; /* "ok", "failed" */
+	long long ms;
+};
+struct pgw_deploy_report {
+	char id[40];
+	char *from, *to;          /* versions */
+	const char *status;       /* "succeeded", "nothing to do", "planned",
+				   * "rolled back", "failed", "needs a human" */
+	bool nothing_to_do;
+	char *backup;             /* the archive (its URI), or NULL */
+	char backup_sha256[65];
+	struct pgw_deploy_stage stages[8];
+	size_t n_stages;
+	const char *way_back;     /* what undid the deploy, or NULL */
+	char *error;
+};
+int pgw_deploy(struct pgw_deploy_report **out, const struct pgw_config *cfg,
+	       const struct pgw_deploy_opts *opts, struct pgw_err *err);
+void pgw_deploy_report_free(struct pgw_deploy_report *r);
+
 /* The pull-request check (`pgward check`, docs/verify.md). */
 struct pgw_check_opts {
 	bool ephemeral; /* a private throwaway cluster, not a scratch
@@ -408,7 +448,7 @@ struct pgw_backup_opts {
 	int zstd_level;     /* 0: uncompressed tar */
 	bool allow_unsupported; /* leave out what cannot be carried */
 };
-#define PGW_BACKUP_OPTS_INIT { NULL, 1, 2, false }
+#define PGW_BACKUP_OPTS_INIT { NULL, 1, 1, false }
 
 struct pgw_backup_report {
 	char *path;              /* the archive written */

@@ -490,6 +490,90 @@ static void test_archive__large_entry_streams_through(void **state)
 	free(big);
 }
 
+/* The verifier hashes on a thread of its own, through a ring of 64 kB
+ * slots: entries of sizes around the slot size, empty ones, and more of
+ * them than its first table of digests holds, each get their own SHA-256;
+ * the whole file's too; and a change in the last one is still found. */
+static void test_archive__verify_hashes_every_entry_of_many(void **state)
+{
+	static const size_t sizes[] = { 0,      1,     65535,
+		                        65536,  65537, 131072,
+		                        200003, 7,     64 * 1024 * 3 - 1 };
+	enum { PARTS = 150 };
+	struct fx *fx = *state;
+	struct pgw_archive_writer *w = NULL;
+	struct pgw_manifest_table t;
+	struct pgw_manifest_info info = one_table(&t, PARTS);
+	size_t i, j, len, n_sizes = sizeof(sizes) / sizeof(sizes[0]);
+	unsigned char *data = malloc(200003 + 64), *bytes, *mark;
+	char name[64], sha[65], want[65], plain[4096], file_sha[65];
+	int level;
+
+	assert_non_null(data);
+	for (level = 0; level <= 1; level++) {
+		const char *path =
+		        level ? fx->path : in_dir(plain, fx, "p.tar");
+
+		assert_int_equal(pgw_archive_create(&w, path, level, &fx->err),
+		                 0);
+		assert_int_equal(pgw_archive_add(w, "schema/pre-data.sql", "y",
+		                                 1, NULL, -1, &fx->err),
+		                 0);
+		for (i = 1; i <= PARTS; i++) {
+			len = sizes[i % n_sizes];
+			for (j = 0; j < len; j++)
+				data[j] =
+				        (unsigned char)('a' + (i * 7 + j) % 26);
+			if (i == PARTS && len >= 16)
+				memcpy(data + len / 2, "@LAST@PART@HERE@", 16);
+			snprintf(name, sizeof(name),
+			         "data/0001.public.t.copy.%03zu", i);
+			assert_int_equal(pgw_archive_add(w, name, data, len,
+			                                 "text", 1, &fx->err),
+			                 0);
+		}
+		assert_int_equal(pgw_archive_add(w, "schema/post-data.sql", "z",
+		                                 1, NULL, -1, &fx->err),
+		                 0);
+		assert_int_equal(pgw_archive_add(w, "restore.sql", "x", 1, NULL,
+		                                 -1, &fx->err),
+		                 0);
+		assert_int_equal(pgw_archive_finish(w, &info, sha, &fx->err),
+		                 0);
+		verify_ok(fx, path);
+		assert_string_equal(fx->m->archive_sha256, sha);
+		bytes = slurp(path, &len);
+		pgw_sha256_hex(file_sha, bytes, len);
+		assert_string_equal(fx->m->archive_sha256, file_sha);
+		assert_int_equal(fx->m->archive_bytes, len);
+		free(bytes);
+		assert_int_equal(fx->m->n_entries, PARTS + 3);
+		for (i = 1; i <= PARTS; i++) {
+			len = sizes[i % n_sizes];
+			for (j = 0; j < len; j++)
+				data[j] =
+				        (unsigned char)('a' + (i * 7 + j) % 26);
+			if (i == PARTS && len >= 16)
+				memcpy(data + len / 2, "@LAST@PART@HERE@", 16);
+			pgw_sha256_hex(want, data, len);
+			assert_int_equal(fx->m->entries[i].bytes, len);
+			assert_string_equal(fx->m->entries[i].sha256, want);
+		}
+	}
+	/* the last part changed in place (plain tar): found, and named */
+	bytes = slurp(plain, &len);
+	for (mark = NULL, i = 0; !mark && i + 16 <= len; i++)
+		if (!memcmp(bytes + i, "@LAST@PART@HERE@", 16))
+			mark = bytes + i;
+	assert_non_null(mark);
+	mark[3] ^= 1;
+	spit(plain, bytes, len);
+	free(bytes);
+	verify_fails(fx, plain, PGW_EINVAL, "data/0001.public.t.copy.150",
+	             "SHA-256", NULL);
+	free(data);
+}
+
 /* ---- plain tar can read it ---- */
 
 /* Run argv with stdout into out_path; the exit status, or 127 when the
@@ -1895,6 +1979,7 @@ int main(void)
 		T(test_archive__manifest_without_optional_fields),
 		T(test_archive__file_is_0600_and_no_partial_left),
 		T(test_archive__large_entry_streams_through),
+		T(test_archive__verify_hashes_every_entry_of_many),
 		T(test_archive__plain_tar_lists_and_extracts),
 		T(test_archive__writer_refuses_names_outside_the_layout),
 		T(test_archive__writer_keeps_the_layout_order),
