@@ -26,7 +26,7 @@ endif
 
 DEB_PKGS   := build-essential pkg-config libpq-dev libpg-query-dev \
               libjansson-dev libinih-dev nettle-dev libarchive-dev libzstd-dev libcmocka-dev \
-              libgit2-dev git postgresql-15 pgbouncer python3 zstd time
+              libgit2-dev git libcurl4-openssl-dev postgresql-15 pgbouncer python3 zstd time
 
 HAVE_PKGS  := $(shell pkg-config --exists $(PKGS) $(TEST_PKGS) 2>/dev/null && test -f /usr/include/pg_query.h && test -f /usr/include/git2.h && echo yes)
 ifeq ($(HAVE_PKGS),yes)

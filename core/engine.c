@@ -37,6 +37,7 @@ struct ctx {
 	struct pgw_history *hist;
 	bool full; /* history with the SQL bodies */
 	bool quiet; /* PGW_RUN_QUIET */
+	bool verify_schema; /* PGW_RUN_VERIFY_SCHEMA */
 	const char *release; /* files from this tag's tree */
 };
 
@@ -116,6 +117,7 @@ static int ctx_lock(struct ctx *c, int wait_s, struct pgw_err *err)
 static int run_exec(struct ctx *c, struct pgw_run *run, struct pgw_err *err)
 {
 	struct pgw_exec x = { 0 };
+	struct pgw_verify_hook *vh = NULL;
 	char *hash = NULL;
 	int error;
 
@@ -143,7 +145,24 @@ static int run_exec(struct ctx *c, struct pgw_run *run, struct pgw_err *err)
 	x.app_name = c->app;
 	x.deploy_id = c->id;
 	x.quiet = c->quiet;
+	if (c->verify_schema && !run->down) {
+		char *text = NULL;
+
+		error = c->release ? pgw_release_schema_text(&text, c->cfg,
+							     c->release, err)
+				   : pgw_read_schema_file(&text, c->cfg, err);
+		if (!error)
+			error = pgw_verify_hook(&vh, c->cfg, text, run->to, err);
+		free(text);
+		if (error) {
+			free(hash);
+			return error;
+		}
+		x.before_commit = vh ? pgw_verify_hook_run : NULL;
+		x.before_commit_ctx = vh;
+	}
 	error = pgw_exec_run(&x, run, err);
+	pgw_verify_hook_free(vh);
 	free(hash);
 	return error;
 }
@@ -167,6 +186,7 @@ static int do_run(struct pgw_run **out, const struct pgw_config *cfg,
 	}
 	opts = &o;
 	c.quiet = (opts->flags & PGW_RUN_QUIET) != 0;
+	c.verify_schema = (opts->flags & PGW_RUN_VERIFY_SCHEMA) != 0;
 	if (error)
 		goto done;
 	/* decided on one connection, before any lock */

@@ -283,6 +283,8 @@ static int try_segment(struct pgw_exec *x, struct pgw_run *run, size_t first,
 	pgw_buf_release(&reset);
 	if (!error)
 		error = record(x, run, first, last, err);
+	if (!error && x->before_commit && last + 1 == run->n)
+		error = x->before_commit(x->conn, x->before_commit_ctx, err);
 	if (error)
 		return error;
 	if (pgw_interrupted())

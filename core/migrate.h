@@ -18,6 +18,10 @@ struct pgw_exec {
 	const char *deploy_id;
 	bool committed_any; /* some segment of this run committed */
 	bool quiet;         /* each migration logged at info, not notice */
+	/* run inside the last segment's transaction, before its COMMIT (the
+	 * deploy's schema verification): an error rolls the segment back */
+	int (*before_commit)(PGconn *conn, void *ctx, struct pgw_err *err);
+	void *before_commit_ctx;
 	/* the expected-schema hash stored with the row of this version */
 	const char *schema_hash;
 	int64_t schema_hash_version;

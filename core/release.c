@@ -462,3 +462,25 @@ done:
 	pgw_git_close(g);
 	return error;
 }
+
+int pgw_release_schema_text(char **out, const struct pgw_config *cfg,
+                            const char *tag, struct pgw_err *err)
+{
+	struct pgw_git *g = NULL;
+	char oid[41];
+	size_t len;
+	int error;
+
+	*out = NULL;
+	error = pgw_git_open(&g, cfg->migrations_dir, err);
+	if (!error)
+		error = pgw_git_find(oid, g, tag, "schema.sql", err);
+	if (!error)
+		error = pgw_git_read(out, &len, g, oid, err);
+	if (error == PGW_ENOTFOUND) {
+		pgw_err_clear(err);
+		error = 0;
+	}
+	pgw_git_close(g);
+	return error;
+}

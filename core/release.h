@@ -16,6 +16,10 @@ int pgw_release_migset(struct pgw_migset **out, int64_t *version,
 int pgw_release_stamp(struct pgw_migset *set, const struct pgw_config *cfg,
 		      struct pgw_err *err);
 
+/* The schema.sql of release `tag`'s tree; *out NULL when it has none. */
+int pgw_release_schema_text(char **out, const struct pgw_config *cfg,
+			    const char *tag, struct pgw_err *err);
+
 /* The pull-request rules: a released migration is never changed or
  * removed, a new one never sorts below the newest release.  Each broken
  * rule is a paragraph appended to `problems`. */

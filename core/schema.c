@@ -974,8 +974,30 @@ static int head_version(char **out, PGconn *c, const char *pgward_schema,
 	return error;
 }
 
+static int read_text(char **out, PGconn *c, const char *pgward_schema,
+                     bool own_tx, struct pgw_err *err);
+
 int pgw_schema_read_text(char **out, PGconn *c, const char *pgward_schema,
                          struct pgw_err *err)
+{
+	return read_text(out, c, pgward_schema, true, err);
+}
+
+int pgw_schema_read_in_tx(struct pgw_schema **out, PGconn *c,
+                          const char *pgward_schema, struct pgw_err *err)
+{
+	char *text = NULL;
+	int error = read_text(&text, c, pgward_schema, false, err);
+
+	*out = NULL;
+	if (!error)
+		error = pgw_schema_parse(out, text, "the live schema", err);
+	free(text);
+	return error;
+}
+
+static int read_text(char **out, PGconn *c, const char *pgward_schema,
+                     bool own_tx, struct pgw_err *err)
 {
 	const char *exclude[] = { pgward_schema, NULL };
 	struct pgw_catalog_opts opts = { 0 };
@@ -987,16 +1009,18 @@ int pgw_schema_read_text(char **out, PGconn *c, const char *pgward_schema,
 	*out = NULL;
 	opts.allow_unsupported = true;
 	opts.exclude_schemas = exclude;
-	error = pgw_pg_run(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-	                   err);
+	error = own_tx ? pgw_pg_run(c,
+	                            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+	                            err)
+	               : 0;
 	if (error)
 		return error;
 	error = pgw_catalog_read(&cat, c, &opts, err);
 	if (!error)
 		error = head_version(&version, c, pgward_schema, err);
-	if (!error)
+	if (own_tx && !error)
 		error = pgw_pg_run(c, "COMMIT", err);
-	else
+	else if (own_tx)
 		pgw_pg_run(c, "ROLLBACK", NULL);
 	if (error)
 		goto done;

@@ -36,6 +36,10 @@ struct pgw_schema {
  * one REPEATABLE READ READ ONLY transaction of its own. */
 int pgw_schema_read(struct pgw_schema **out, PGconn *c,
 		    const char *pgward_schema, struct pgw_err *err);
+/* The same inside the caller's transaction (a migration's, before its
+ * COMMIT: it sees what the transaction changed). */
+int pgw_schema_read_in_tx(struct pgw_schema **out, PGconn *c,
+			  const char *pgward_schema, struct pgw_err *err);
 /* Only the text of it. */
 int pgw_schema_read_text(char **out, PGconn *c, const char *pgward_schema,
 			 struct pgw_err *err);

@@ -261,3 +261,119 @@ int pgw_drift(enum pgw_drift *out, const struct pgw_config *cfg,
 	PQfinish(c);
 	return error;
 }
+
+/* The deploy's verification inside the last migration transaction. */
+struct tx_verify {
+	const struct pgw_config *cfg;
+	struct pgw_schema *expected;
+};
+
+static int verify_before_commit(PGconn *c, void *ctx, struct pgw_err *err)
+{
+	struct tx_verify *v = ctx;
+	struct pgw_schema *live = NULL;
+	struct pgw_schema_diff *d = NULL;
+	struct pgw_buf text = PGW_BUF_INIT;
+	int error;
+
+	error = pgw_schema_read_in_tx(&live, c, v->cfg->schema, err);
+	if (!error)
+		error = pgw_schema_compare(&d, v->expected, live,
+		                           v->cfg->verify_ignore, err);
+	if (!error && d->n) {
+		pgw_schema_diff_text(&text, d);
+		if (text.len && text.ptr[text.len - 1] == '\n')
+			text.ptr[--text.len] = '\0';
+		error = pgw_err_set(err, PGW_EFAILED,
+		                    "verification failed: the schema differs from schema.sql in %zu place%s",
+		                    d->n, d->n == 1 ? "" : "s");
+		pgw_err_detail(err, "%s", text.ptr ? text.ptr : "");
+	} else if (!error) {
+		pgw_log_notice("verified: the schema is schema.sql's");
+	}
+	pgw_buf_release(&text);
+	pgw_schema_diff_free(d);
+	pgw_schema_free(live);
+	return error;
+}
+
+int pgw_verify_hook(struct pgw_verify_hook **out, const struct pgw_config *cfg,
+                    const char *schema_text, const char *to_vtext,
+                    struct pgw_err *err)
+{
+	struct tx_verify *v;
+	struct pgw_schema *s = NULL;
+	int64_t want, have;
+	int error;
+
+	*out = NULL;
+	if (!schema_text) {
+		pgw_log_notice("no schema.sql: the schema is not compared before COMMIT");
+		return 0;
+	}
+	error = pgw_schema_parse(&s, schema_text, "schema.sql", err);
+	if (error)
+		return error;
+	if (!s->version || !to_vtext || pgw_version_parse(&want, to_vtext, err) ||
+	    pgw_version_parse(&have, s->version, err) || want != have) {
+		pgw_err_clear(err);
+		pgw_log_warn("schema.sql is at %s, the run goes to %s: the schema is not compared before COMMIT",
+		             s->version ? s->version : "no version",
+		             to_vtext ? to_vtext : "?");
+		pgw_schema_free(s);
+		return 0;
+	}
+	v = calloc(1, sizeof(*v));
+	if (!v) {
+		pgw_schema_free(s);
+		return pgw_err_oom(err);
+	}
+	v->cfg = cfg;
+	v->expected = s;
+	*out = (struct pgw_verify_hook *)v;
+	return 0;
+}
+
+int pgw_verify_hook_run(PGconn *c, void *hook, struct pgw_err *err)
+{
+	return verify_before_commit(c, hook, err);
+}
+
+void pgw_verify_hook_free(struct pgw_verify_hook *h)
+{
+	struct tx_verify *v = (struct tx_verify *)h;
+
+	if (!v)
+		return;
+	pgw_schema_free(v->expected);
+	free(v);
+}
+
+/* <migrations dir>/schema.sql, *out NULL when there is none. */
+int pgw_read_schema_file(char **out, const struct pgw_config *cfg,
+                         struct pgw_err *err)
+{
+	char *path = pgw_schema_file(cfg);
+	struct pgw_buf b = PGW_BUF_INIT;
+	char chunk[65536];
+	size_t got;
+	FILE *f;
+
+	*out = NULL;
+	if (!path)
+		return pgw_err_oom(err);
+	f = fopen(path, "r");
+	free(path);
+	if (!f)
+		return 0;
+	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		pgw_buf_put(&b, chunk, got);
+	fclose(f);
+	if (pgw_buf_oom(&b)) {
+		pgw_buf_release(&b);
+		return pgw_err_oom(err);
+	}
+	*out = b.ptr ? pgw_buf_detach(&b) : strdup("");
+	return 0;
+}
+
