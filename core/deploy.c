@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "hooks.h"
+#include "interrupt.h"
 #include "lock.h"
 #include "notify.h"
 #include "pg.h"
@@ -307,6 +308,16 @@ static int undo_migrate(struct deploy *d, struct pgw_err *err)
 
 	if (!d->migrated)
 		return 0;
+	/* after SIGINT/SIGTERM nothing new starts: a job being cancelled
+	 * would be killed half-way through its way back */
+	if (pgw_interrupted()) {
+		pgw_err_set(err, PGW_EUNSAFE,
+		            "interrupted after migrations committed (the database is at %s, not %s); the way back was not started",
+		            d->r->to, d->r->from);
+		pgw_err_hint(err, "run 'pgward status', then 'pgward down --to %s' (or restore %s with writes stopped)",
+		             d->r->from, d->r->backup ? d->r->backup : "the backup");
+		return err->code;
+	}
 	if (restore && d->o->rollback == PGW_ROLLBACK_DOWN)
 		restore = false;
 	if (!restore) {
@@ -502,7 +513,7 @@ int pgw_deploy(struct pgw_deploy_report **out, const struct pgw_config *cfg,
 		}
 		hook(&d, "on-failure", "notify", &undo_err);
 	}
-	journal(&d, "notify", r->status);
+	journal(&d, "notify", pgw_interrupted() ? "interrupted" : r->status);
 notify:
 	notify(&d);
 done:

@@ -155,4 +155,25 @@ test_expect_success '--json: one document' '
 	json_check "$OUT" "d[\"status\"] == \"nothing to do\""
 '
 
+test_expect_success 'SIGINT during a migration transaction: rolled back, exit 1 within seconds, journal says interrupted' '
+	write_migration 004_slow.sql <<-\EOF2 &&
+	-- migrate:up
+	CREATE TABLE slow (id int);
+	SELECT pg_sleep(30);
+	-- migrate:down
+	DROP TABLE slow;
+	EOF2
+	bg_start dep pgward --backup-dir "$BK" deploy &&
+	wait_for 20 "SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+		WHERE datname = current_database()
+		AND query = \$\$SELECT pg_sleep(30)\$\$ AND state = \$\$active\$\$)" &&
+	pkill -INT -f -- "--migrations $MIG --backup-dir $BK deploy" &&
+	bg_wait dep 10 &&
+	{ test "$(bg_rc dep)" = 1 || { bg_show dep; false; }; } &&
+	test_eq 3 "$(version)" "version" &&
+	! table_exists public.slow &&
+	test_eq interrupted "$(psql_val "SELECT status FROM pgward_journal.deploys ORDER BY started_at DESC LIMIT 1")" "journal" &&
+	rm "$MIG/004_slow.sql"
+'
+
 test_done
