@@ -418,6 +418,7 @@ int pgw_deploy(struct pgw_deploy_report **out, const struct pgw_config *cfg,
 	struct deploy d;
 	struct pgw_deploy_report *r = calloc(1, sizeof(*r));
 	char lock_key[256];
+	const char *failed_stage = NULL;
 	size_t i, done = 0;
 	int error;
 
@@ -483,6 +484,7 @@ int pgw_deploy(struct pgw_deploy_report **out, const struct pgw_config *cfg,
 		goto notify;
 	}
 	r->error = strdup(err->msg);
+	failed_stage = stages[done < N_STAGES ? done : N_STAGES - 1].name;
 	if (done == 0 && !d.migrated)
 		goto done; /* refused in check: nothing happened, no webhook */
 	/* the way back: undos of the completed stages (and of the failing
@@ -496,9 +498,13 @@ int pgw_deploy(struct pgw_deploy_report **out, const struct pgw_config *cfg,
 			if (stages[k].undo)
 				undo_error = stages[k].undo(&d, &undo_err);
 		if (undo_error) {
+			/* say what failed, then why the way back did not
+			 * happen */
 			r->status = "needs a human";
 			free(r->error);
 			r->error = strdup(undo_err.msg);
+			pgw_err_wrap(&undo_err, "%s failed (%s); then",
+			             failed_stage, err->msg);
 			pgw_err_clear(err);
 			*err = undo_err;
 			error = undo_err.code;
@@ -513,7 +519,8 @@ int pgw_deploy(struct pgw_deploy_report **out, const struct pgw_config *cfg,
 		}
 		hook(&d, "on-failure", "notify", &undo_err);
 	}
-	journal(&d, "notify", pgw_interrupted() ? "interrupted" : r->status);
+	/* the stage it failed in stays in the journal */
+	journal(&d, failed_stage, pgw_interrupted() ? "interrupted" : r->status);
 notify:
 	notify(&d);
 done:
