@@ -1,46 +1,15 @@
 /* cmd_schema.c - pgward schema dump [-o FILE]: the canonical text of the
- * live schema, on stdout or into FILE (written whole or not at all). */
-#include <errno.h>
+ * live schema, on stdout or into FILE (written whole or not at all:
+ * pgw_file_write). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
 #include "cmd.h"
-
-/* FILE.tmp, then renamed: a reader never sees half a schema. */
-static int write_file(const char *path, const char *text)
-{
-	size_t n = strlen(path) + 8;
-	char *tmp = malloc(n);
-	FILE *f;
-	int ok;
-
-	if (!tmp)
-		return -1;
-	snprintf(tmp, n, "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (!f) {
-		fprintf(stderr, "pgward: error: cannot write %s: %s\n", tmp,
-			strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	ok = fputs(text, f) >= 0;
-	ok = (fclose(f) == 0) && ok;
-	if (!ok || rename(tmp, path) != 0) {
-		fprintf(stderr, "pgward: error: cannot write %s: %s\n", path,
-			strerror(errno));
-		unlink(tmp);
-		free(tmp);
-		return -1;
-	}
-	free(tmp);
-	return 0;
-}
+#include "file.h"
 
 int cmd_schema(int argc, char **argv, struct cmd_globals *g)
 {
@@ -73,8 +42,10 @@ int cmd_schema(int argc, char **argv, struct cmd_globals *g)
 	if (pgw_schema_dump(&text, &g->cfg, &err))
 		return cmd_report(&err);
 	if (output) {
-		if (write_file(output, text) != 0)
+		if (pgw_file_write(output, text, &err)) {
+			cmd_report(&err);
 			rc = EXIT_INVALID;
+		}
 		else if (g->json)
 			cmd_print_json(json_pack("{s:s}", "written", output));
 		else if (g->verbosity >= 0)

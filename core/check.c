@@ -9,9 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "ephemeral.h"
+#include "file.h"
 #include "interrupt.h"
 #include "migfile.h"
 #include "pg.h"
@@ -331,28 +331,6 @@ static int check_scans(struct check *k, const struct pgw_migset *set,
 	return error;
 }
 
-static int write_schema(const char *path, const char *text,
-                        struct pgw_err *err)
-{
-	struct pgw_buf tmp = PGW_BUF_INIT;
-	FILE *f;
-	bool ok;
-
-	pgw_buf_printf(&tmp, "%s.tmp", path);
-	if (pgw_buf_oom(&tmp))
-		return pgw_err_oom(err);
-	f = fopen(tmp.ptr, "w");
-	ok = f && fputs(text, f) >= 0;
-	ok = f && fclose(f) == 0 && ok;
-	if (!ok || rename(tmp.ptr, path) != 0) {
-		unlink(tmp.ptr);
-		pgw_buf_release(&tmp);
-		return pgw_err_set(err, PGW_EIO, "cannot write %s", path);
-	}
-	pgw_buf_release(&tmp);
-	return 0;
-}
-
 int pgw_check(struct pgw_check_report **out, const struct pgw_config *cfg,
               const struct pgw_check_opts *opts, struct pgw_err *err)
 {
@@ -430,7 +408,7 @@ int pgw_check(struct pgw_check_report **out, const struct pgw_config *cfg,
 		}
 		k.r->schema_diff = pgw_buf_detach(&text);
 		if (opts->write) {
-			error = write_schema(k.r->schema_file, prev->text, err);
+			error = pgw_file_write(k.r->schema_file, prev->text, err);
 			k.r->schema_written = !error;
 		}
 	}

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "file.h"
 #include "git.h"
 #include "migfile.h"
 #include "release.h"
@@ -132,28 +133,12 @@ done:
 /* ---------------------------------------------------------------------- */
 /* the commit a working-tree migration was read from */
 
-/* The bytes of a migration's up file as they are on disk. */
+/* The bytes of a migration's file as they are on disk. */
 static int file_bytes(char **data, size_t *len, const char *path)
 {
-	FILE *f = fopen(path, "rb");
-	struct pgw_buf b = PGW_BUF_INIT;
-	char chunk[8192];
-	size_t got;
+	struct pgw_err quiet = PGW_ERR_INIT;
 
-	*data = NULL;
-	*len = 0;
-	if (!f)
-		return -1;
-	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		pgw_buf_put(&b, chunk, got);
-	fclose(f);
-	if (pgw_buf_oom(&b)) {
-		pgw_buf_release(&b);
-		return -1;
-	}
-	*len = b.len;
-	*data = b.ptr ? pgw_buf_detach(&b) : strdup("");
-	return *data ? 0 : -1;
+	return pgw_file_read(data, len, path, &quiet) ? -1 : 0;
 }
 
 int pgw_release_stamp(struct pgw_migset *set, const struct pgw_config *cfg,

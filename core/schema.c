@@ -27,6 +27,7 @@
 #include <pg_query.h>
 
 #include "catalog.h"
+#include "file.h"
 #include "hash.h"
 #include "history.h"
 #include "pg.h"
@@ -698,31 +699,15 @@ int pgw_schema_parse(struct pgw_schema **out, const char *text,
 int pgw_schema_load(struct pgw_schema **out, const char *path,
                     struct pgw_err *err)
 {
-	struct pgw_buf b = PGW_BUF_INIT;
-	char chunk[65536];
-	size_t got;
-	FILE *f;
+	char *text = NULL;
+	size_t len;
 	int error;
 
 	*out = NULL;
-	f = fopen(path, "r");
-	if (!f)
-		return pgw_err_set(err, errno == ENOENT ? PGW_ENOTFOUND : PGW_EIO,
-		                   "cannot read %s: %s", path, strerror(errno));
-	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		pgw_buf_put(&b, chunk, got);
-	if (ferror(f)) {
-		error = pgw_err_set(err, PGW_EIO, "cannot read %s: %s", path,
-		                    strerror(errno));
-		fclose(f);
-		pgw_buf_release(&b);
-		return error;
-	}
-	fclose(f);
-	if (pgw_buf_oom(&b))
-		return pgw_err_oom(err);
-	error = pgw_schema_parse(out, b.ptr ? b.ptr : "", path, err);
-	pgw_buf_release(&b);
+	error = pgw_file_read(&text, &len, path, err);
+	if (!error)
+		error = pgw_schema_parse(out, text, path, err);
+	free(text);
 	return error;
 }
 

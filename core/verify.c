@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "file.h"
 #include "history.h"
 #include "migrate.h"
 #include "pg.h"
@@ -349,31 +350,20 @@ void pgw_verify_hook_free(struct pgw_verify_hook *h)
 	free(v);
 }
 
-/* <migrations dir>/schema.sql, *out NULL when there is none. */
+/* <migrations dir>/schema.sql, *out NULL when there is none (or it
+ * cannot be read: verify and check say what is wrong with it). */
 int pgw_read_schema_file(char **out, const struct pgw_config *cfg,
                          struct pgw_err *err)
 {
+	struct pgw_err quiet = PGW_ERR_INIT;
 	char *path = pgw_schema_file(cfg);
-	struct pgw_buf b = PGW_BUF_INIT;
-	char chunk[65536];
-	size_t got;
-	FILE *f;
+	size_t len;
+	int error;
 
 	*out = NULL;
 	if (!path)
 		return pgw_err_oom(err);
-	f = fopen(path, "r");
+	error = pgw_file_read(out, &len, path, &quiet);
 	free(path);
-	if (!f)
-		return 0;
-	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		pgw_buf_put(&b, chunk, got);
-	fclose(f);
-	if (pgw_buf_oom(&b)) {
-		pgw_buf_release(&b);
-		return pgw_err_oom(err);
-	}
-	*out = b.ptr ? pgw_buf_detach(&b) : strdup("");
-	return 0;
+	return error == PGW_ENOMEM ? pgw_err_oom(err) : 0;
 }
-
