@@ -429,8 +429,7 @@ static void *reader_thread(void *arg)
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	error = pgw_pg_connect_at(&c, b->cfg->direct_url ? b->cfg->direct_url :
-							  b->cfg->database_url,
+	error = pgw_pg_connect_at(&c, pgw_config_session_url(b->cfg),
 				  b->host, b->port, NULL, b->app, &err);
 	if (!error)
 		error = pgw_pg_pin_settings(c, &err);
@@ -840,7 +839,7 @@ int pgw_backup(struct pgw_backup_report **out, const struct pgw_config *cfg,
 	pgw_pg_new_id(id);
 	snprintf(app, sizeof(app), "pgward:%s", id);
 	b.app = app;
-	error = pgw_pg_connect(&c, cfg->direct_url ? cfg->direct_url : cfg->database_url,
+	error = pgw_pg_connect(&c, pgw_config_session_url(cfg),
 			       app, err);
 	if (!error)
 		error = pgw_pg_pin_settings(c, err);

@@ -91,8 +91,7 @@ static int start_target(struct check *k, bool ephemeral, struct pgw_err *err)
 	/* a scratch database beside the one -d names */
 	pgw_pg_new_id(id);
 	error = pgw_pg_connect(&k->admin,
-	                       k->cfg->direct_url ? k->cfg->direct_url
-	                                          : k->cfg->database_url,
+	                       pgw_config_session_url(k->cfg),
 	                       "pgward:check", err);
 	if (error)
 		return error;
@@ -124,8 +123,7 @@ static int start_target(struct check *k, bool ephemeral, struct pgw_err *err)
 			return error;
 		}
 	}
-	k->conninfo = with_dbname(k->cfg->direct_url ? k->cfg->direct_url
-	                                             : k->cfg->database_url,
+	k->conninfo = with_dbname(pgw_config_session_url(k->cfg),
 	                          k->scratch);
 	return k->conninfo ? 0 : pgw_err_oom(err);
 }

@@ -247,3 +247,8 @@ void pgw_list_free(char **v)
 		free(v[i]);
 	free(v);
 }
+
+const char *pgw_config_session_url(const struct pgw_config *cfg)
+{
+	return cfg->direct_url ? cfg->direct_url : cfg->database_url;
+}

@@ -274,8 +274,7 @@ static int verify_committed(struct deploy *d, struct pgw_err *err)
 	if (error || !vh)
 		return error;
 	error = pgw_pg_connect(&c,
-	                       d->cfg->direct_url ? d->cfg->direct_url
-	                                          : d->cfg->database_url,
+	                       pgw_config_session_url(d->cfg),
 	                       "pgward:verify", err);
 	if (!error)
 		error = pgw_pg_run(c, "BEGIN READ ONLY", err);
@@ -443,8 +442,7 @@ int pgw_deploy(struct pgw_deploy_report **out, const struct pgw_config *cfg,
 
 		snprintf(app, sizeof(app), "pgward:%s", r->id);
 		error = pgw_pg_connect(&d.ctl,
-		                       cfg->direct_url ? cfg->direct_url
-		                                       : cfg->database_url,
+		                       pgw_config_session_url(cfg),
 		                       app, err);
 	}
 	snprintf(lock_key, sizeof(lock_key), "%s/deploy", cfg->schema);

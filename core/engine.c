@@ -20,12 +20,6 @@
 #include "release.h"
 #include "verify.h"
 
-/* The connection pgward itself uses: session-capable (direct). */
-static const char *session_url(const struct pgw_config *cfg)
-{
-	return cfg->direct_url ? cfg->direct_url : cfg->database_url;
-}
-
 /* One operation's connections and state. */
 struct ctx {
 	const struct pgw_config *cfg;
@@ -77,7 +71,7 @@ static int ctx_open_at(struct ctx *c, const struct pgw_config *cfg,
 		if (error)
 			return error;
 	}
-	error = pgw_pg_connect(&c->conn, session_url(cfg), c->app, err);
+	error = pgw_pg_connect(&c->conn, pgw_config_session_url(cfg), c->app, err);
 	if (error)
 		return error;
 	c->full = full;
@@ -96,7 +90,7 @@ static int ctx_open(struct ctx *c, const struct pgw_config *cfg,
  * (two connections make it reliable), pinned settings. */
 static int ctx_lock(struct ctx *c, int wait_s, struct pgw_err *err)
 {
-	int error = pgw_pg_connect(&c->ctl, session_url(c->cfg), c->app, err);
+	int error = pgw_pg_connect(&c->ctl, pgw_config_session_url(c->cfg), c->app, err);
 
 	if (!error)
 		error = pgw_pg_check_session(c->conn, c->ctl, err);
@@ -141,7 +135,7 @@ static int run_exec(struct ctx *c, struct pgw_run *run, struct pgw_err *err)
 	x.conn = c->conn;
 	x.ctl = c->ctl;
 	x.cfg = c->cfg;
-	x.conninfo = session_url(c->cfg);
+	x.conninfo = pgw_config_session_url(c->cfg);
 	x.app_name = c->app;
 	x.deploy_id = c->id;
 	x.quiet = c->quiet;
@@ -292,7 +286,7 @@ int pgw_status(struct pgw_status **out, const struct pgw_config *cfg,
 		error = pgw_pg_check_session(c.conn, NULL, err);
 	if (error)
 		goto done;
-	st->database = session_url(cfg) ? pgw_redact_conninfo(session_url(cfg)) :
+	st->database = pgw_config_session_url(cfg) ? pgw_redact_conninfo(pgw_config_session_url(cfg)) :
 					  pgw_pg_describe(c.conn);
 	st->history = c.hist;
 	st->set = c.set;

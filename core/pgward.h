@@ -146,6 +146,10 @@ struct pgw_config {
 char **pgw_list_split(const char *text);
 void pgw_list_free(char **v);
 
+/* The connection pgward itself uses, session-capable: --direct-url when
+ * given, else the database URL (NULL: libpq defaults). */
+const char *pgw_config_session_url(const struct pgw_config *cfg);
+
 /* Fill *cfg with defaults. */
 void pgw_config_init(struct pgw_config *cfg);
 /* Set one setting by its ini name ("migrations.dir", "database.url", ...).

@@ -382,7 +382,7 @@ int pgw_restore(struct pgw_restore_report **out, const struct pgw_config *cfg,
 		goto done;
 	pgw_log_info("restore: every checksum checked in %.2f s",
 		     pgw_clock_now() - t0);
-	error = pgw_pg_connect_at(&c, cfg->direct_url ? cfg->direct_url : cfg->database_url,
+	error = pgw_pg_connect_at(&c, pgw_config_session_url(cfg),
 				  NULL, NULL, opts->into, app, err);
 	if (!error)
 		error = pgw_pg_pin_settings(c, err);

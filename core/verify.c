@@ -12,11 +12,6 @@
 #include "sqlparse.h"
 #include "verify.h"
 
-static const char *session_url(const struct pgw_config *cfg)
-{
-	return cfg->direct_url ? cfg->direct_url : cfg->database_url;
-}
-
 static int open_conn(PGconn **c, const struct pgw_config *cfg,
                    struct pgw_err *err)
 {
@@ -24,7 +19,7 @@ static int open_conn(PGconn **c, const struct pgw_config *cfg,
 
 	pgw_pg_new_id(id);
 	snprintf(app, sizeof(app), "pgward:%s", id);
-	return pgw_pg_connect(c, session_url(cfg), app, err);
+	return pgw_pg_connect(c, pgw_config_session_url(cfg), app, err);
 }
 
 char *pgw_schema_file(const struct pgw_config *cfg)
