@@ -8,7 +8,7 @@
 #   bench/deploy.sh [--rows N] [--rounds N]
 #
 # Every run starts from a copy (CREATE DATABASE ... TEMPLATE) of one
-# database at 005 with ROWS prices.  The reader and writer
+# database at head (migrations/) with ROWS prices.  The reader and writer
 # are pgbench clients (one each) with per-transaction logs; their longest
 # latency during the deploy is compared with the lock timeout (1 s).
 #
@@ -49,7 +49,11 @@ eval "$("$root/tests/cluster.sh" start)"
 cluster=$PGWARD_TEST_CLUSTER
 psql() { "$pgbin/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
 
-echo "# the example application at 005 with $ROWS prices, and a release 006" >&2
+# the release's two migrations come after the example application's head
+head_n=$(ls "$root/migrations" | sed -n 's/^\([0-9][0-9]*\)_.*\.sql$/\1/p' | sort -n | tail -1)
+head_n=$((10#$head_n))
+r1=$(printf '%03d' $((head_n + 1))) r2=$(printf '%03d' $((head_n + 2)))
+echo "# the example application at $(printf '%03d' "$head_n") with $ROWS prices, and a release $r1-$r2" >&2
 "$pgbin/createdb" base
 "$PGWARD" -q -d dbname=base --migrations "$root/migrations" up >/dev/null
 assets=100
@@ -64,13 +68,13 @@ psql -d base -c "INSERT INTO assets (symbol, name, asset_class, currency)
 mig=$work/migrations
 cp -R "$root/migrations" "$mig"
 # the release: a column with a default and an index built concurrently
-cat >"$mig/006_prices_source.sql" <<'EOF2'
+cat >"$mig/${r1}_prices_source.sql" <<'EOF2'
 -- migrate:up
 ALTER TABLE prices ADD COLUMN source text NOT NULL DEFAULT 'feed';
 -- migrate:down
 ALTER TABLE prices DROP COLUMN source;
 EOF2
-cat >"$mig/007_prices_volume_index.sql" <<'EOF2'
+cat >"$mig/${r2}_prices_volume_index.sql" <<'EOF2'
 -- migrate:up transaction:false
 CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_prices_volume ON prices (volume);
 -- migrate:down transaction:false

@@ -10,7 +10,7 @@
 #   dump   pgward schema dump         (canonical text, stdout to a file)
 #          pg_dump --schema-only      (same database, to a file)
 #   check  pgward check --ephemeral   (the example application's migrations:
-#                                      initdb, start, 5 migrations up, down,
+#                                      initdb, start, every migration up, down,
 #                                      up again, schema.sql compared)
 #          initdb + pg_ctl start + stop, alone (the cluster's own share)
 # and prints medians, minima, the pgward / pg_dump ratio and whether the

@@ -66,6 +66,12 @@ expect() {
 	echo "ok: $1 ($3)"
 }
 version_sql="SELECT coalesce(max(version::text::bigint), 0) FROM pgward.migrations"
+# The example application's head version (its newest migration's number)
+# and the one after it, which the demo's releases use.
+head_v=$(ls "$root/migrations" | sed -n 's/^\([0-9][0-9]*\)_.*\.sql$/\1/p' | sort -n | tail -1)
+[ -n "$head_v" ] || { echo "demo: no migrations in $root/migrations" >&2; exit 1; }
+head_n=$((10#$head_v))
+next_v=$(printf '%03d' $((head_n + 1)))
 
 # pgward_log WANT ARGS...: as pgward, and keep its output (stdout and
 # stderr) in $log for said().
@@ -146,15 +152,16 @@ expect "duplicate (asset, date) groups" \
 	"SELECT count(*) FROM (SELECT 1 FROM prices GROUP BY asset_id, date HAVING count(*) > 1) d" 50
 expect "transactions" "SELECT count(*) FROM transactions" 20000
 
-step "pgward deploy to head: backup, 002-005, schema verified"
+step "pgward deploy to head: backup, 002-$head_v, schema verified"
 pgward 0 status
 pgward_log 0 deploy
-said "succeeded (001 -> 005)"
-expect "version" "$version_sql" 5
+said "succeeded (001 -> $head_v)"
+expect "version" "$version_sql" "$head_n"
 expect "price rows left (duplicates removed)" "SELECT count(*) FROM prices" 5000
 expect "a corrected duplicate kept the newest row" \
 	"SELECT close FROM prices WHERE asset_id = 8 AND date = date '2013-01-01' + 7" 77.777700
 expect "one is_latest row per asset" "SELECT count(*) FROM prices WHERE is_latest" 50
+expect "index_performance (007): one row per index day" "SELECT count(*) FROM index_performance" 4000
 expect "deploys with a backup" "SELECT count(*) FROM pgward_journal.deploys WHERE backup_uri IS NOT NULL" 1
 ls backups
 pgward 0 status
@@ -179,30 +186,31 @@ sum_sql="SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM transactions t"
 rows=$(val "$rows_sql") fees=$(val "$fee_sql") sum=$(val "$sum_sql")
 echo "rows (prices/transactions/users) $rows, sum(fee) $fees, transactions md5 $sum"
 
-step "A broken release: 006 adds a column that release's schema.sql does not have"
+step "A broken release: $next_v adds a column that release's schema.sql does not have"
 cp -R "$root/migrations" broken
-cat >broken/006_transactions_tax.sql <<'SQL'
+cat >"broken/${next_v}_transactions_tax.sql" <<'SQL'
 -- migrate:up
 ALTER TABLE transactions ADD COLUMN tax numeric(20, 6) NOT NULL DEFAULT 0;
 -- migrate:down
 ALTER TABLE transactions DROP COLUMN tax;
 SQL
-# schema.sql claims to be at 006 but was never regenerated: no column tax.
-sed -i '1s/migrations at 005/migrations at 006/' broken/schema.sql
+# schema.sql claims to be at $next_v but was never regenerated: no column tax.
+sed -i "1s/migrations at $head_v/migrations at $next_v/" broken/schema.sql
+grep -q "migrations at $next_v" broken/schema.sql || fail "broken/schema.sql: no header to edit"
 head -1 broken/schema.sql
 pgward_log 1 --migrations broken deploy
 said "rolled back"
 expect "column transactions.tax absent" \
 	"SELECT count(*) FROM information_schema.columns WHERE table_name = 'transactions' AND column_name = 'tax'" 0
-expect "version still" "$version_sql" 5
+expect "version still" "$version_sql" "$head_n"
 same "rows" "$rows_sql" "$rows"
 expect "deploys with a backup (this one wrote one too)" "SELECT count(*) FROM pgward_journal.deploys WHERE backup_uri IS NOT NULL" 2
 if grep -qiF "restore" "$log"; then fail "a rollback before COMMIT must not restore"; fi
 echo "ok: no restore"
 
-step "A destructive release: 006 drops transactions.fee; the smoke test needs it"
+step "A destructive release: $next_v drops transactions.fee; the smoke test needs it"
 cp -R "$root/migrations" destructive
-cat >destructive/006_drop_transaction_fee.sql <<'SQL'
+cat >"destructive/${next_v}_drop_transaction_fee.sql" <<'SQL'
 -- migrate:up
 ALTER TABLE transactions DROP COLUMN fee;
 -- migrate:down
@@ -229,12 +237,13 @@ pgward_log 3 --migrations destructive deploy --hooks hooks-smoke
 said "pgward restore"
 archive=$(sed -n 's/.*run: pgward restore \([^ ]*\) --yes$/\1/p' "$log" | head -1)
 [ -f "$archive" ] || fail "no restore command naming an archive printed"
-expect "version (left for a human)" "$version_sql" 6
+expect "version (left for a human)" "$version_sql" $((head_n + 1))
 expect "column transactions.fee (dropped)" \
 	"SELECT count(*) FROM information_schema.columns WHERE table_name = 'transactions' AND column_name = 'fee'" 0
 echo "The human runs what pgward printed:"
 pgward 0 restore "$archive" --yes
-expect "version" "$version_sql" 5
+expect "version" "$version_sql" "$head_n"
+expect "index_performance restored with its rows" "SELECT count(*) FROM index_performance" 4000
 same "rows" "$rows_sql" "$rows"
 same "sum(fee)" "$fee_sql" "$fees"
 same "transactions md5" "$sum_sql" "$sum"
@@ -242,7 +251,8 @@ same "transactions md5" "$sum_sql" "$sum"
 echo "With writes stopped (maintenance mode), the deploy restores by itself:"
 pgward_log 1 --migrations destructive deploy --hooks hooks-smoke --writes-stopped
 said "restored from the deploy's backup"
-expect "version" "$version_sql" 5
+expect "version" "$version_sql" "$head_n"
+expect "index_performance restored with its rows" "SELECT count(*) FROM index_performance" 4000
 same "rows" "$rows_sql" "$rows"
 same "sum(fee)" "$fee_sql" "$fees"
 same "transactions md5" "$sum_sql" "$sum"

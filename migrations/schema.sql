@@ -1,4 +1,4 @@
--- pgward schema dump: PostgreSQL 15, migrations at 005
+-- pgward schema dump: PostgreSQL 15, migrations at 007
 -- The schema the migrations build, for review and for `pgward verify`.
 -- Written by `pgward schema dump` (or `pgward check --write`): do not edit.
 
@@ -86,6 +86,24 @@ CREATE TABLE public.users (
     deleted_at timestamp with time zone,
     CONSTRAINT users_email_check CHECK ((POSITION(('@'::text) IN (email)) > 1))
 );
+
+CREATE MATERIALIZED VIEW public.index_performance AS
+ SELECT newest.index_type,
+    newest.date,
+    newest.value,
+    newest.daily_return,
+    round(((newest.value / max(newest.value) OVER w) - (1)::numeric), 8) AS drawdown,
+    round((stddev_samp(newest.daily_return) OVER (w ROWS 29 PRECEDING) * sqrt(252.0)), 8) AS volatility_30d,
+    round(((newest.value / first_value(newest.value) OVER (w RANGE '365 days'::interval PRECEDING)) - (1)::numeric), 8) AS return_1y
+   FROM ( SELECT index_values.index_type,
+            index_values.date,
+            index_values.value,
+            index_values.daily_return,
+            row_number() OVER (PARTITION BY index_values.index_type, index_values.date ORDER BY index_values.created_at DESC, index_values.id DESC) AS rn
+           FROM public.index_values) newest
+  WHERE (newest.rn = 1)
+  WINDOW w AS (PARTITION BY newest.index_type ORDER BY newest.date)
+  WITH NO DATA;
 ALTER TABLE ONLY public.allocations ADD CONSTRAINT allocations_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.assets ADD CONSTRAINT assets_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.assets ADD CONSTRAINT assets_symbol_key UNIQUE (symbol);
@@ -99,9 +117,13 @@ CREATE INDEX ix_allocations_active ON public.allocations USING btree (user_id, a
 
 CREATE INDEX ix_allocations_user_date ON public.allocations USING btree (user_id, date, asset_id);
 
+CREATE UNIQUE INDEX ix_index_performance_type_date ON public.index_performance USING btree (index_type, date);
+
 CREATE INDEX ix_index_values_date_type ON public.index_values USING btree (date, index_type);
 
 CREATE UNIQUE INDEX ix_prices_asset_date ON public.prices USING btree (asset_id, date);
+
+CREATE INDEX ix_prices_asset_date_close ON public.prices USING btree (asset_id, date) INCLUDE (close);
 
 CREATE INDEX ix_prices_date_desc ON public.prices USING btree (date DESC);
 
