@@ -47,6 +47,9 @@ static const struct cmd_spec cmds[] = {
 	  "git tags that are releases, their schema versions, and where the database is" },
 	{ "verify", cmd_verify, "pgward verify",
 	  "run the last deploy's verify sections, compare the live schema with schema.sql" },
+	{ "doctor", cmd_doctor,
+	  "pgward doctor [--fail-on info|warning|error] [--session-age SEC] [--top N]",
+	  "health of the live database: invalid, unused and duplicate indexes, foreign keys without an index, vacuum, long transactions, sizes, slow statements" },
 };
 
 static const char global_help[] =
