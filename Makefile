@@ -17,8 +17,10 @@ WARN       := -Wall -Wextra -Werror -Wshadow -Wvla \
 SAN        := -fsanitize=address,undefined -fno-sanitize-recover=all \
               -fno-omit-frame-pointer
 ifdef SANITIZE
+# the sanitizer build is a test build: it also has the fault points
+# (core/fault.h) the fault-matrix tests kill pgward at
 B          := build/san
-CFLAGS     += $(SAN)
+CFLAGS     += $(SAN) -DPGW_FAULTS
 LDFLAGS    += $(SAN)
 else
 B          := build/rel

@@ -63,6 +63,7 @@ int cmd_check(int argc, char **argv, struct cmd_globals *g);
 int cmd_releases(int argc, char **argv, struct cmd_globals *g);
 int cmd_deploy(int argc, char **argv, struct cmd_globals *g);
 int cmd_doctor(int argc, char **argv, struct cmd_globals *g);
+int cmd_recover(int argc, char **argv, struct cmd_globals *g);
 
 /* progress.c: draw progress on stderr (nothing with -q). */
 void cmd_progress_install(int verbosity);

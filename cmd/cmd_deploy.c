@@ -52,18 +52,36 @@ static void print_report(const struct pgw_deploy_report *r, bool json)
 							   r->stages[i].name, "status",
 							   r->stages[i].status, "duration_ms",
 							   (json_int_t)r->stages[i].ms));
-		cmd_print_json(json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:o}",
-					 "id", r->id, "status", r->status,
-					 "from", r->from, "to", r->to,
-					 "backup", r->backup, "backup_sha256",
-					 r->backup_sha256[0] ? r->backup_sha256 : NULL,
-					 "way_back", r->way_back, "error", r->error,
-					 "stages", a));
+		json_t *doc = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:o}",
+					"id", r->id, "status", r->status,
+					"from", r->from, "to", r->to,
+					"backup", r->backup, "backup_sha256",
+					r->backup_sha256[0] ? r->backup_sha256 : NULL,
+					"way_back", r->way_back, "error", r->error,
+					"stages", a);
+
+		if (r->plan)
+			json_object_set_new(doc, "plan",
+					    json_pack("{s:s, s:I, s:I, s:f, s:f}",
+						      "migrations", r->plan,
+						      "table_bytes", (json_int_t)r->table_bytes,
+						      "index_bytes", (json_int_t)r->index_bytes,
+						      "estimated_backup_s", r->est_backup_s,
+						      "estimated_restore_s", r->est_restore_s));
+		cmd_print_json(doc);
 		return;
 	}
 	for (i = 0; i < r->n_stages; i++)
 		printf("%-8s %-7s %6lld ms\n", r->stages[i].name,
 		       r->stages[i].status, r->stages[i].ms);
+	if (r->plan) {
+		printf("plan (%s -> %s):\n", r->from ? r->from : "?", r->to ? r->to : "?");
+		fputs(r->plan, stdout);
+		printf("backup: %.0f MB of tables (+%.0f MB of indexes, rebuilt on restore):"
+		       " backup about %.1f s, restore about %.1f s\n",
+		       (double)r->table_bytes / 1e6, (double)r->index_bytes / 1e6,
+		       r->est_backup_s, r->est_restore_s);
+	}
 	if (r->nothing_to_do)
 		printf("nothing to do: the database is at %s\n", r->to ? r->to : "?");
 	else

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -972,6 +973,22 @@ void pgw_archive_abort(struct pgw_archive_writer *w)
 	la_leave(old);
 }
 
+/* A partial archive whose writer is gone: every writer holds an flock
+ * on its file until it finishes, and the kernel drops it when the writer
+ * dies. */
+static bool partial_is_stale(const char *partial)
+{
+	int saved = errno, fd = open(partial, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	bool stale = false;
+
+	if (fd >= 0) {
+		stale = flock(fd, LOCK_EX | LOCK_NB) == 0;
+		close(fd);
+	}
+	errno = saved; /* the caller reports why its open failed */
+	return stale;
+}
+
 int pgw_archive_create(struct pgw_archive_writer **out, const char *path,
                        int zstd_level, struct pgw_err *err)
 {
@@ -1016,6 +1033,17 @@ int pgw_archive_create(struct pgw_archive_writer **out, const char *path,
 	memcpy(w->partial, path, len);
 	memcpy(w->partial + len, ".partial", sizeof(".partial"));
 	w->fd = open(w->partial, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (w->fd < 0 && errno == EEXIST && partial_is_stale(w->partial)) {
+		/* its writer died (a killed deploy): not anyone's file */
+		pgw_log_notice("removing '%s', left by a backup that did not finish",
+		               w->partial);
+		unlink(w->partial);
+		w->fd = open(w->partial, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		             0600);
+	}
+	/* held while it is written: tells a live writer from a dead one */
+	if (w->fd >= 0)
+		(void)flock(w->fd, LOCK_EX | LOCK_NB);
 	if (w->fd < 0) {
 		error = pgw_err_set(err, PGW_EIO, "cannot create '%s': %s",
 		                    w->partial, strerror(errno));

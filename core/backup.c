@@ -20,6 +20,7 @@
 #include "archive.h"
 #include "clock.h"
 #include "catalog.h"
+#include "fault.h"
 #include "history.h"
 #include "interrupt.h"
 #include "pg.h"
@@ -334,6 +335,7 @@ static int copy_table(struct backup *b, PGconn *c, const struct work *wk,
 			     b->tables[seq - 1].rows);
 		pthread_mutex_unlock(&b->mu);
 		pgw_progress_report(&pr);
+		pgw_fault("backup-table");
 	}
 	return error;
 }

@@ -10,13 +10,23 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "fault.h"
 #include "hooks.h"
 #include "interrupt.h"
+#include "journal.h"
 #include "lock.h"
 #include "notify.h"
 #include "pg.h"
 #include "release.h"
+#include "restore.h"
+#include "schema.h"
 #include "verify.h"
+
+/* Tables, unquoted, without repeats. */
+struct table_set {
+	struct pgw_table_ref *v;
+	size_t n;
+};
 
 struct deploy {
 	const struct pgw_config *cfg;
@@ -29,78 +39,295 @@ struct deploy {
 	bool migrated;       /* something committed */
 	bool writes_stopped; /* declared by --writes-stopped or a hook */
 	char stopped_file[4200];
+	char lock_key[256];
 	int64_t target;
 	char *db_redacted;
+	/* for the way back of destructive migrations: the schema and the
+	 * tables before the migrations, the tables they wrote */
+	struct pgw_schema *before;
+	PGresult *tables_before;
+	struct table_set written;
+	struct pgw_buf plan; /* --dry-run's lines */
 };
 
 /* ---------------------------------------------------------------------- */
 /* the journal */
 
-static const char journal_sql[] =
-	"CREATE SCHEMA IF NOT EXISTS pgward_journal;"
-	"CREATE TABLE IF NOT EXISTS pgward_journal.deploys ("
-	" id text PRIMARY KEY, started_at timestamptz NOT NULL DEFAULT now(),"
-	" finished_at timestamptz, from_version text, to_version text,"
-	" stage text, status text NOT NULL, backup_uri text,"
-	" backup_sha256 text, error text);"
-	"CREATE TABLE IF NOT EXISTS pgward_journal.steps ("
-	" deploy_id text NOT NULL, at timestamptz NOT NULL DEFAULT now(),"
-	" stage text NOT NULL, status text NOT NULL)";
-
 static void journal(struct deploy *d, const char *stage, const char *status)
 {
-	struct pgw_err ignored = PGW_ERR_INIT;
-	const char *p[6] = { d->r->id, stage, status, d->r->backup,
-		             d->r->backup_sha256[0] ? d->r->backup_sha256
-		                                    : NULL,
-		             d->r->error };
+	struct pgw_journal_state s = {
+		stage, status, d->r->backup,
+		d->r->backup_sha256[0] ? d->r->backup_sha256 : NULL,
+		d->r->error
+	};
 
-	/* advisory: the migrations rows are the truth */
-	if (pgw_pg_exec(NULL, d->ctl,
-	                "UPDATE pgward_journal.deploys SET stage = $2,"
-	                " status = $3, backup_uri = $4, backup_sha256 = $5,"
-	                " error = $6, finished_at = CASE WHEN $3 IN"
-	                " ('running') THEN NULL ELSE now() END WHERE id = $1",
-	                6, p, &ignored) ||
-	    pgw_pg_exec(NULL, d->ctl,
-	                "INSERT INTO pgward_journal.steps (deploy_id, stage,"
-	                " status) VALUES ($1, $2, $3)",
-	                3, p, &ignored))
-		pgw_log_warn("journal: %s", ignored.msg);
+	pgw_journal_update(d->ctl, d->r->id, &s);
 }
 
 static int journal_open(struct deploy *d, struct pgw_err *err)
 {
-	const char *p[3] = { d->r->id, d->r->from, d->r->to };
-	PGresult *res = NULL;
+	char id[40], stage[64];
 	int error;
 
-	error = pgw_pg_run(d->ctl, journal_sql, err);
-	if (error)
-		return error;
-	/* a deploy the journal says is running, whose session is gone,
-	 * was interrupted: the next one does not start over it */
-	error = pgw_pg_exec(&res, d->ctl,
-	                    "SELECT id, stage FROM pgward_journal.deploys d"
-	                    " WHERE status = 'running' AND NOT EXISTS (SELECT 1"
-	                    " FROM pg_stat_activity a WHERE a.application_name"
-	                    " = 'pgward:' || d.id) ORDER BY started_at DESC"
-	                    " LIMIT 1",
-	                    0, NULL, err);
-	if (!error && PQntuples(res) == 1) {
+	error = pgw_journal_ensure(d->ctl, err);
+	if (!error)
+		error = pgw_journal_unfinished(d->ctl, id, stage, err);
+	if (!error && id[0]) {
 		error = pgw_err_set(err, PGW_EUNSAFE,
 		                    "deploy %s was interrupted during its %s stage and never finished",
-		                    PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
-		pgw_err_hint(err, "check 'pgward status' and 'pgward verify'; when the database is known-good, mark it: UPDATE pgward_journal.deploys SET status = 'abandoned' WHERE id = '%s'",
-		             PQgetvalue(res, 0, 0));
+		                    id, stage);
+		pgw_err_hint(err, "run 'pgward recover' first: it finishes that deploy or takes it back");
 	}
-	PQclear(res);
 	if (!error)
-		error = pgw_pg_exec(NULL, d->ctl,
-		                    "INSERT INTO pgward_journal.deploys (id,"
-		                    " from_version, to_version, stage, status)"
-		                    " VALUES ($1, $2, $3, 'check', 'running')",
-		                    3, p, err);
+		error = pgw_journal_start(d->ctl, d->r->id, d->r->from,
+		                          d->r->to, d->o->release, err);
+	return error;
+}
+
+/* ---------------------------------------------------------------------- */
+/* what the deploy touched */
+
+static int table_set_add(struct table_set *t, const char *schema,
+                         const char *name)
+{
+	struct pgw_table_ref *v;
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (!strcmp(t->v[i].schema, schema) && !strcmp(t->v[i].name, name))
+			return 0;
+	v = realloc(t->v, (t->n + 1) * sizeof(*v));
+	if (!v)
+		return -1;
+	t->v = v;
+	v[t->n].schema = strdup(schema);
+	v[t->n].name = strdup(name);
+	if (!v[t->n].schema || !v[t->n].name) {
+		free((char *)v[t->n].schema);
+		free((char *)v[t->n].name);
+		return -1;
+	}
+	t->n++;
+	return 0;
+}
+
+static void table_set_free(struct table_set *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
+		free((char *)t->v[i].schema);
+		free((char *)t->v[i].name);
+	}
+	free(t->v);
+	t->v = NULL;
+	t->n = 0;
+}
+
+/* Every table with what identifies its definition and its storage: a
+ * digest of its columns (names, types, NOT NULL, defaults) and its
+ * relfilenode (a rewrite or TRUNCATE changes it). */
+static const char tables_sql[] =
+	"SELECT n.nspname, c.relname, c.relfilenode::text || ' ' ||"
+	" pg_catalog.md5(coalesce((SELECT pg_catalog.string_agg(a.attname || ' '"
+	"  || pg_catalog.format_type(a.atttypid, a.atttypmod) || ' '"
+	"  || a.attnotnull::text || ' '"
+	"  || coalesce(pg_catalog.pg_get_expr(ad.adbin, ad.adrelid), ''),"
+	"  ',' ORDER BY a.attnum)"
+	"  FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef ad"
+	"  ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum"
+	"  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), ''))"
+	" FROM pg_catalog.pg_class c"
+	" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+	" WHERE c.relkind IN ('r', 'p')"
+	" AND n.nspname NOT IN ('pg_catalog', 'information_schema',"
+	"  'pgward_journal', $1)"
+	" AND n.nspname !~ '^pg_(toast|temp)'"
+	" ORDER BY 1, 2";
+
+/* The tables the migration transaction wrote, before its COMMIT. */
+static int note_written(PGconn *c, void *ctx, struct pgw_err *err)
+{
+	struct deploy *d = ctx;
+	const char *p[1] = { d->cfg->schema };
+	PGresult *res = NULL;
+	int error, i;
+
+	error = pgw_pg_exec(&res, c,
+	                    "SELECT schemaname, relname"
+	                    " FROM pg_catalog.pg_stat_xact_user_tables"
+	                    " WHERE n_tup_ins + n_tup_upd + n_tup_del > 0"
+	                    " AND schemaname <> $1",
+	                    1, p, err);
+	for (i = 0; !error && i < PQntuples(res); i++)
+		if (table_set_add(&d->written, PQgetvalue(res, i, 0),
+		                  PQgetvalue(res, i, 1)))
+			error = pgw_err_oom(err);
+	PQclear(res);
+	return error;
+}
+
+/* Before the migrations: what the way back must give back. */
+static int note_before(struct deploy *d, struct pgw_err *err)
+{
+	const char *p[1] = { d->cfg->schema };
+	int error = pgw_schema_read(&d->before, d->ctl, d->cfg->schema, err);
+
+	if (!error)
+		error = pgw_pg_exec(&d->tables_before, d->ctl, tables_sql, 1, p,
+		                    err);
+	return error;
+}
+
+/* What the deploy touched: the tables it wrote, and those whose
+ * definition or storage is not what it was (dropped ones included). */
+static int touched_tables(struct table_set *out, struct deploy *d,
+                          struct pgw_err *err)
+{
+	const char *p[1] = { d->cfg->schema };
+	PGresult *now = NULL;
+	int error, i, j = 0;
+	size_t k;
+
+	error = pgw_pg_exec(&now, d->ctl, tables_sql, 1, p, err);
+	for (i = 0; !error && i < PQntuples(d->tables_before); i++) {
+		const char *s = PQgetvalue(d->tables_before, i, 0);
+		const char *n = PQgetvalue(d->tables_before, i, 1);
+		int cmp = 1;
+
+		/* both lists are in (schema, name) order */
+		while (j < PQntuples(now) &&
+		       (cmp = strcmp(PQgetvalue(now, j, 0), s) ? strcmp(PQgetvalue(now, j, 0), s)
+		                                               : strcmp(PQgetvalue(now, j, 1), n)) < 0)
+			j++;
+		if (cmp != 0 || strcmp(PQgetvalue(now, j, 2),
+		                       PQgetvalue(d->tables_before, i, 2)) != 0)
+			if (table_set_add(out, s, n))
+				error = pgw_err_oom(err);
+	}
+	for (k = 0; !error && k < d->written.n; k++)
+		if (table_set_add(out, d->written.v[k].schema, d->written.v[k].name))
+			error = pgw_err_oom(err);
+	PQclear(now);
+	return error;
+}
+
+/* The sequences a table owns (serial, identity) past its largest
+ * value: one its down SQL made again starts from 1. */
+static int sequences_forward(PGconn *c, const struct pgw_table_ref *t,
+                             struct pgw_err *err)
+{
+	const char *p[2] = { t->schema, t->name };
+	PGresult *res = NULL;
+	int error, i;
+
+	error = pgw_pg_exec(&res, c,
+	                    "SELECT s.oid::pg_catalog.regclass::text,"
+	                    " pg_catalog.format('SELECT pg_catalog.setval(%L, m)"
+	                    " FROM (SELECT pg_catalog.max(%I)::bigint AS m FROM %I.%I) x"
+	                    " WHERE m > coalesce(pg_catalog.pg_sequence_last_value(%L), 0)',"
+	                    " s.oid::pg_catalog.regclass::text, a.attname, $1::text, $2::text,"
+	                    " s.oid::pg_catalog.regclass::text)"
+	                    " FROM pg_catalog.pg_depend d"
+	                    " JOIN pg_catalog.pg_class s ON s.oid = d.objid AND s.relkind = 'S'"
+	                    " JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid"
+	                    "  AND a.attnum = d.refobjsubid"
+	                    " WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+	                    " AND d.deptype IN ('a', 'i') AND d.refobjid ="
+	                    " pg_catalog.to_regclass(pg_catalog.format('%I.%I', $1::text, $2::text))",
+	                    2, p, err);
+	for (i = 0; !error && i < PQntuples(res); i++)
+		error = pgw_pg_exec(NULL, c, PQgetvalue(res, i, 1), 0, NULL, err);
+	PQclear(res);
+	return error;
+}
+
+struct reload {
+	struct deploy *d;
+	struct table_set tables;
+	long long rows;
+};
+
+/* In the last transaction of the down SQL, before its COMMIT: the rows
+ * of the touched tables (and of the tables whose foreign keys point at
+ * them: TRUNCATE takes those along) from the deploy's archive, owned
+ * sequences moved forward past them, and the schema compared with the
+ * one before the deploy.  Anything off rolls it all back. */
+static int reload_rows(PGconn *c, void *ctx, struct pgw_err *err)
+{
+	struct reload *rl = ctx;
+	struct pgw_schema *now = NULL;
+	size_t k, n;
+	int error = 0;
+
+	do {
+		n = rl->tables.n;
+		for (k = 0; !error && k < n; k++) {
+			const char *p[2] = { rl->tables.v[k].schema, rl->tables.v[k].name };
+			PGresult *res = NULL;
+			int i;
+
+			error = pgw_pg_exec(&res, c,
+			                    "SELECT n.nspname, r.relname"
+			                    " FROM pg_catalog.pg_constraint f"
+			                    " JOIN pg_catalog.pg_class r ON r.oid = f.conrelid"
+			                    " JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace"
+			                    " WHERE f.contype = 'f' AND f.confrelid ="
+			                    " pg_catalog.to_regclass(pg_catalog.format('%I.%I', $1::text, $2::text))",
+			                    2, p, err);
+			for (i = 0; !error && i < PQntuples(res); i++)
+				if (table_set_add(&rl->tables, PQgetvalue(res, i, 0),
+				                  PQgetvalue(res, i, 1)))
+					error = pgw_err_oom(err);
+			PQclear(res);
+		}
+	} while (!error && rl->tables.n > n);
+	if (!error)
+		error = pgw_restore_rows(c, rl->d->r->backup, rl->tables.v,
+		                         rl->tables.n, &rl->rows, err);
+	for (k = 0; !error && k < rl->tables.n; k++)
+		error = sequences_forward(c, &rl->tables.v[k], err);
+	if (!error)
+		error = pgw_schema_read_in_tx(&now, c, rl->d->cfg->schema, err);
+	if (!error && strcmp(now->text, rl->d->before->text) != 0)
+		error = pgw_err_set(err, PGW_EFAILED,
+		                    "after the down SQL the schema is not what it was before the deploy");
+	pgw_schema_free(now);
+	return error;
+}
+
+/* The way back of destructive migrations with writes stopped: their
+ * down SQL for the definitions, the archive for the rows of only the
+ * tables the deploy touched.  Anything else falls back to a restore of
+ * the whole archive. */
+static int restore_touched(struct deploy *d, struct pgw_err *err)
+{
+	struct pgw_run_opts ro = PGW_RUN_OPTS_INIT;
+	struct pgw_run *run = NULL;
+	struct reload rl;
+	int error;
+
+	memset(&rl, 0, sizeof(rl));
+	rl.d = d;
+	if (!d->before || !d->tables_before)
+		return pgw_err_set(err, PGW_EFAILED, "the schema before the deploy was not read");
+	error = touched_tables(&rl.tables, d, err);
+	if (error)
+		goto done;
+	ro.deploy_id = d->r->id;
+	ro.flags |= PGW_RUN_HAS_TARGET | PGW_RUN_QUIET;
+	ro.last_commit = reload_rows;
+	ro.commit_ctx = &rl;
+	error = pgw_version_parse(&ro.target, d->r->from, err);
+	if (!error)
+		error = pgw_down(&run, d->cfg, &ro, err);
+	if (!error)
+		pgw_log_notice("way back: the down SQL, and the rows of %zu table%s (%lld rows) from %s",
+		               rl.tables.n, rl.tables.n == 1 ? "" : "s", rl.rows,
+		               d->r->backup);
+done:
+	pgw_run_free(run);
+	table_set_free(&rl.tables);
 	return error;
 }
 
@@ -126,10 +353,21 @@ static int hook(struct deploy *d, const char *name, const char *stage,
 	                    err);
 }
 
+/* The deploy lock, checked by the migration engine before every COMMIT:
+ * a deploy whose control connection ended rolls back. */
+static bool deploy_locked(void *ctx)
+{
+	struct deploy *d = ctx;
+
+	return pgw_lock_held(d->ctl, d->lock_key);
+}
+
 static void run_opts(struct deploy *d, struct pgw_run_opts *ro)
 {
 	*ro = (struct pgw_run_opts)PGW_RUN_OPTS_INIT;
 	ro->deploy_id = d->r->id;
+	ro->still_locked = deploy_locked;
+	ro->still_locked_ctx = d;
 	if (d->o->release) {
 		ro->release = d->o->release;
 	} else {
@@ -185,10 +423,18 @@ static int stage_check(struct deploy *d, struct pgw_err *err)
 		d->r->to = strdup(run->to);
 		d->r->nothing_to_do = run->nothing_to_do;
 		for (i = 0; i < run->n; i++) {
-			if (run->items[i].m->destructive || d->down)
+			bool destructive = run->items[i].m->destructive || d->down;
+
+			if (destructive)
 				d->destructive = true;
 			if (!run->items[i].sql->transactional)
 				d->notx = true;
+			pgw_buf_printf(&d->plan, "%s %s%s%s\n",
+			               d->down ? "revert" : "apply",
+			               run->items[i].m->file,
+			               run->items[i].sql->transactional
+			                       ? "" : " (transaction:false)",
+			               destructive ? " (destructive)" : "");
 		}
 		if (!d->r->from || !d->r->to)
 			error = pgw_err_oom(err);
@@ -227,6 +473,8 @@ static int stage_backup(struct deploy *d, struct pgw_err *err)
 	pgw_backup_report_free(b);
 	if (!d->r->backup)
 		return pgw_err_oom(err);
+	journal(d, "backup", "running"); /* the journal learns the archive */
+	pgw_fault("backup-done");
 	return hook(d, "post-backup", "backup", err);
 }
 
@@ -243,7 +491,15 @@ static int stage_migrate(struct deploy *d, struct pgw_err *err)
 	run_opts(d, &ro);
 	/* verification inside the last migration transaction: a failure
 	 * costs a rollback, not a restore */
-	ro.flags |= PGW_RUN_VERIFY_SCHEMA;
+	ro.flags |= PGW_RUN_VERIFY_SCHEMA | PGW_RUN_JOURNAL;
+	/* a destructive deploy's way back restores what it touched */
+	if (d->destructive && d->r->backup && !d->down) {
+		error = note_before(d, err);
+		if (error)
+			return error;
+		ro.each_commit = note_written;
+		ro.commit_ctx = d;
+	}
 	error = d->down ? pgw_down(&run, d->cfg, &ro, err)
 	                : pgw_up(&run, d->cfg, &ro, err);
 	for (i = 0; run && i < run->n; i++)
@@ -273,6 +529,7 @@ static int verify_committed(struct deploy *d, struct pgw_err *err)
 	free(text);
 	if (error || !vh)
 		return error;
+	pgw_fault("verify");
 	error = pgw_pg_connect(&c,
 	                       pgw_config_session_url(d->cfg),
 	                       "pgward:verify", err);
@@ -341,6 +598,16 @@ static int undo_migrate(struct deploy *d, struct pgw_err *err)
 		             d->r->backup);
 		return err->code;
 	}
+	if (!d->down) {
+		struct pgw_err e = PGW_ERR_INIT;
+
+		if (restore_touched(d, &e) == 0) {
+			d->r->way_back = "the down SQL, and the rows of the tables it touched from the deploy's backup (writes were stopped)";
+			return 0;
+		}
+		pgw_log_warn("restoring only what the deploy touched did not work (%s): restoring the whole backup",
+		             e.msg);
+	}
 	{
 		struct pgw_restore_opts rs = { d->r->backup, NULL, false };
 		struct pgw_restore_report *rr = NULL;
@@ -354,6 +621,54 @@ static int undo_migrate(struct deploy *d, struct pgw_err *err)
 			                    "restoring the backup failed: %s", err->msg);
 		return error;
 	}
+}
+
+/* Planning rates for --dry-run, measured on the example application
+ * (1M price rows) on a
+ * 2-core machine (docs/deploy.md): a backup reads and compresses table
+ * data at about this many MB/s; a restore loads it and rebuilds the
+ * indexes at about these. */
+#define BACKUP_MBPS 110.0
+#define RESTORE_DATA_MBPS 45.0
+#define RESTORE_INDEX_MBPS 90.0
+
+/* --dry-run: what the backup would hold and how long it and a restore
+ * would take. */
+static int estimate(struct deploy *d, struct pgw_err *err)
+{
+	const char *p[1] = { d->cfg->schema };
+	PGresult *res = NULL;
+	int error;
+
+	error = pgw_pg_exec(&res, d->ctl,
+	                    "SELECT coalesce(sum(pg_catalog.pg_table_size(c.oid)), 0)::bigint,"
+	                    " coalesce(sum(pg_catalog.pg_indexes_size(c.oid)), 0)::bigint"
+	                    " FROM pg_catalog.pg_class c"
+	                    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+	                    " WHERE c.relkind IN ('r', 'm')"
+	                    " AND n.nspname NOT IN ('pg_catalog', 'information_schema',"
+	                    "  'pgward_journal')"
+	                    " AND n.nspname !~ '^pg_(toast|temp)'"
+	                    " AND n.nspname <> $1",
+	                    1, p, err);
+	if (!error) {
+		double mb;
+
+		d->r->table_bytes = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		d->r->index_bytes = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+		mb = (double)d->r->table_bytes / 1e6;
+		d->r->est_backup_s = d->o->no_backup ? 0 : mb / BACKUP_MBPS;
+		d->r->est_restore_s = mb / RESTORE_DATA_MBPS +
+		                      (double)d->r->index_bytes / 1e6 / RESTORE_INDEX_MBPS;
+		if (pgw_buf_oom(&d->plan))
+			error = pgw_err_oom(err);
+		else
+			d->r->plan = pgw_buf_detach(&d->plan);
+		if (!error && !d->r->plan)
+			error = pgw_err_oom(err);
+	}
+	PQclear(res);
+	return error;
 }
 
 static const struct stage {
@@ -377,6 +692,7 @@ static void notify(struct deploy *d)
 	struct pgw_notify_opts no;
 	size_t i;
 
+	pgw_fault("notify");
 	if (!d->o->notify_urls || !d->o->notify_urls[0])
 		return;
 	memset(&ev, 0, sizeof(ev));
@@ -416,7 +732,6 @@ int pgw_deploy(struct pgw_deploy_report **out, const struct pgw_config *cfg,
 {
 	struct deploy d;
 	struct pgw_deploy_report *r = calloc(1, sizeof(*r));
-	char lock_key[256];
 	const char *failed_stage = NULL;
 	size_t i, done = 0;
 	int error;
@@ -425,6 +740,7 @@ int pgw_deploy(struct pgw_deploy_report **out, const struct pgw_config *cfg,
 	if (!r)
 		return pgw_err_oom(err);
 	memset(&d, 0, sizeof(d));
+	d.plan = (struct pgw_buf)PGW_BUF_INIT;
 	d.cfg = cfg;
 	d.o = o;
 	d.r = r;
@@ -445,11 +761,12 @@ int pgw_deploy(struct pgw_deploy_report **out, const struct pgw_config *cfg,
 		                       pgw_config_session_url(cfg),
 		                       app, err);
 	}
-	snprintf(lock_key, sizeof(lock_key), "%s/deploy", cfg->schema);
+	snprintf(d.lock_key, sizeof(d.lock_key), "%s/deploy", cfg->schema);
 	if (!error)
-		error = pgw_lock_take(d.ctl, lock_key, cfg->wait_s, err);
+		error = pgw_lock_take(d.ctl, d.lock_key, cfg->wait_s, err);
 	if (error)
 		goto done;
+	pgw_fault("deploy-locked");
 	for (i = 0; i < N_STAGES; i++) {
 		double t0 = pgw_clock_now();
 
@@ -461,6 +778,7 @@ int pgw_deploy(struct pgw_deploy_report **out, const struct pgw_config *cfg,
 			}
 			if (o->dry_run) {
 				r->status = "planned";
+				error = estimate(&d, err);
 				goto done;
 			}
 			error = journal_open(&d, err);
@@ -469,6 +787,14 @@ int pgw_deploy(struct pgw_deploy_report **out, const struct pgw_config *cfg,
 		}
 		if (i > 0)
 			journal(&d, stages[i].name, "running");
+		/* the deploy lock, before every stage */
+		if (i > 0 && !pgw_lock_held(d.ctl, d.lock_key)) {
+			error = pgw_err_set(err, d.migrated ? PGW_EUNSAFE : PGW_EFAILED,
+					    "lost the deploy lock (the control connection ended) before the %s stage",
+					    stages[i].name);
+			stage_done(&d, stages[i].name, "failed", t0);
+			break;
+		}
 		pgw_log_notice("== %s", stages[i].name);
 		error = stages[i].run(&d, err);
 		stage_done(&d, stages[i].name, error ? "failed" : "ok", t0);
@@ -492,13 +818,30 @@ int pgw_deploy(struct pgw_deploy_report **out, const struct pgw_config *cfg,
 		int undo_error = 0;
 		size_t k = done < N_STAGES ? done + 1 : N_STAGES;
 
+		/* without the deploy lock another deploy may run: no way
+		 * back now, recover takes it later */
+		if (!pgw_lock_held(d.ctl, d.lock_key)) {
+			undo_error = pgw_err_set(&undo_err, d.migrated ? PGW_EUNSAFE
+			                                               : PGW_EFAILED,
+			                         "the deploy lock was lost (its control connection ended)%s",
+			                         d.migrated ? " after migrations committed: the way back was not started"
+			                                    : "");
+			if (d.migrated)
+				pgw_err_hint(&undo_err, "run 'pgward recover': it finishes the deploy or takes it back");
+			k = 0;
+		} else {
+			/* a recover after a crash from here on takes the
+			 * way back */
+			journal(&d, "way back", "running");
+		}
 		while (k-- > 0 && !undo_error)
 			if (stages[k].undo)
 				undo_error = stages[k].undo(&d, &undo_err);
 		if (undo_error) {
 			/* say what failed, then why the way back did not
 			 * happen */
-			r->status = "needs a human";
+			r->status = undo_error == PGW_EUNSAFE ? "needs a human"
+			                                      : "rolled back";
 			free(r->error);
 			r->error = strdup(undo_err.msg);
 			pgw_err_wrap(&undo_err, "%s failed (%s); then",
@@ -518,13 +861,21 @@ int pgw_deploy(struct pgw_deploy_report **out, const struct pgw_config *cfg,
 		hook(&d, "on-failure", "notify", &undo_err);
 	}
 	/* the stage it failed in stays in the journal */
-	journal(&d, failed_stage, pgw_interrupted() ? "interrupted" : r->status);
+	/* "interrupted" is for what a signal left half-done (recover
+	 * finishes it); a signal inside a transaction just rolled back */
+	journal(&d, failed_stage,
+	        pgw_interrupted() && error == PGW_EUNSAFE ? "interrupted"
+	                                                  : r->status);
 notify:
 	notify(&d);
 done:
 	if (error && !r->error)
 		r->error = strdup(err->msg);
 	PQfinish(d.ctl);
+	pgw_schema_free(d.before);
+	PQclear(d.tables_before);
+	table_set_free(&d.written);
+	pgw_buf_release(&d.plan);
 	unlink(d.stopped_file);
 	free(d.db_redacted);
 	*out = r;
@@ -539,5 +890,6 @@ void pgw_deploy_report_free(struct pgw_deploy_report *r)
 	free(r->to);
 	free(r->backup);
 	free(r->error);
+	free(r->plan);
 	free(r);
 }

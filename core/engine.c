@@ -32,6 +32,10 @@ struct ctx {
 	bool full; /* history with the SQL bodies */
 	bool quiet; /* PGW_RUN_QUIET */
 	bool verify_schema; /* PGW_RUN_VERIFY_SCHEMA */
+	bool journal;       /* PGW_RUN_JOURNAL */
+	bool (*still_locked)(void *ctx);
+	void *still_locked_ctx;
+	const struct pgw_run_opts *opts; /* the caller's commit hooks */
 	const char *release; /* files from this tag's tree */
 };
 
@@ -139,6 +143,12 @@ static int run_exec(struct ctx *c, struct pgw_run *run, struct pgw_err *err)
 	x.app_name = c->app;
 	x.deploy_id = c->id;
 	x.quiet = c->quiet;
+	x.journal = c->journal;
+	x.still_locked = c->still_locked;
+	x.still_locked_ctx = c->still_locked_ctx;
+	x.each_commit = c->opts->each_commit;
+	x.last_commit = c->opts->last_commit;
+	x.commit_ctx = c->opts->commit_ctx;
 	if (c->verify_schema && !run->down) {
 		char *text = NULL;
 
@@ -181,6 +191,10 @@ static int do_run(struct pgw_run **out, const struct pgw_config *cfg,
 	opts = &o;
 	c.quiet = (opts->flags & PGW_RUN_QUIET) != 0;
 	c.verify_schema = (opts->flags & PGW_RUN_VERIFY_SCHEMA) != 0;
+	c.journal = (opts->flags & PGW_RUN_JOURNAL) != 0;
+	c.still_locked = opts->still_locked;
+	c.still_locked_ctx = opts->still_locked_ctx;
+	c.opts = opts;
 	if (error)
 		goto done;
 	/* decided on one connection, before any lock */

@@ -8,8 +8,10 @@
 #include <time.h>
 
 #include "clock.h"
+#include "fault.h"
 #include "history.h"
 #include "interrupt.h"
+#include "journal.h"
 #include "lock.h"
 #include "pg.h"
 #include "sqlparse.h"
@@ -212,6 +214,13 @@ done:
 	return error;
 }
 
+/* Before a COMMIT: the run's lock, and the caller's when it has one. */
+static bool locks_held(struct pgw_exec *x)
+{
+	return pgw_lock_held(x->ctl, x->cfg->schema) &&
+	       (!x->still_locked || x->still_locked(x->still_locked_ctx));
+}
+
 static int lock_lost(struct pgw_exec *x, struct pgw_err *err)
 {
 	pgw_err_set(err, x->committed_any ? PGW_EUNSAFE : PGW_EFAILED,
@@ -253,6 +262,7 @@ static int try_segment(struct pgw_exec *x, struct pgw_run *run, size_t first,
 	size_t i, k;
 	int error;
 
+	pgw_fault("segment-before");
 	error = pgw_pg_run(x->conn, "BEGIN", err);
 	if (!error)
 		error = pgw_history_ensure(x->conn, x->cfg->schema, err);
@@ -271,9 +281,11 @@ static int try_segment(struct pgw_exec *x, struct pgw_run *run, size_t first,
 		session_reset_sql(&reset, true, lock_ms, stmt_ms);
 		if (!it->sql->n_stmts)
 			error = pgw_pg_run(x->conn, reset.ptr, err);
-		for (k = 0; !error && k < it->sql->n_stmts; k++)
+		for (k = 0; !error && k < it->sql->n_stmts; k++) {
 			error = exec_stmt(x, m, &it->sql->stmts[k],
 					  k ? NULL : reset.ptr, wd, err);
+			pgw_fault("segment-inside");
+		}
 		if (!error && !run->down)
 			error = run_verify(x, m, wd, err);
 		it->duration_ms = (long long)((pgw_clock_now() - t0) * 1000);
@@ -283,13 +295,17 @@ static int try_segment(struct pgw_exec *x, struct pgw_run *run, size_t first,
 	pgw_buf_release(&reset);
 	if (!error)
 		error = record(x, run, first, last, err);
+	if (!error && x->each_commit)
+		error = x->each_commit(x->conn, x->commit_ctx, err);
 	if (!error && x->before_commit && last + 1 == run->n)
 		error = x->before_commit(x->conn, x->before_commit_ctx, err);
+	if (!error && x->last_commit && last + 1 == run->n)
+		error = x->last_commit(x->conn, x->commit_ctx, err);
 	if (error)
 		return error;
 	if (pgw_interrupted())
 		return interrupted(err);
-	if (!pgw_lock_held(x->ctl, x->cfg->schema))
+	if (!locks_held(x))
 		return lock_lost(x, err);
 	return commit(x, err);
 }
@@ -326,6 +342,7 @@ static int run_segment(struct pgw_exec *x, struct pgw_run *run, size_t first,
 			run->items[i].m->file, run->items[i].duration_ms);
 	}
 	x->committed_any = true;
+	pgw_fault("segment-after");
 	return 0;
 }
 
@@ -431,15 +448,42 @@ static void undo_release(struct undo_list *u)
 	u->n = 0;
 }
 
-/* Before a statement runs: note what would undo it. */
-static int undo_prepare(struct undo_list *u, bool *created, struct pgw_exec *x,
-			const struct pgw_stmt *st, struct pgw_err *err)
+/* The statement that drops the index a CREATE INDEX CONCURRENTLY is
+ * about to make, for the step journal (pgward recover runs it when the
+ * migration is undone after pgward died). */
+static char *drop_new_index_sql(struct pgw_exec *x, const struct pgw_stmt *st)
+{
+	const char *params[3] = { st->index_name, st->index_schema,
+				  st->index_table };
+	struct pgw_err ignored = PGW_ERR_INIT;
+	PGresult *res = NULL;
+	char *sql = NULL;
+
+	if (pgw_pg_exec(&res, x->conn,
+			"SELECT pg_catalog.format('DROP INDEX CONCURRENTLY IF EXISTS %I.%I',"
+			" COALESCE($2::text, (SELECT n.nspname FROM pg_catalog.pg_class c"
+			"  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+			"  WHERE c.oid = pg_catalog.to_regclass(pg_catalog.format('%I', $3::text)))),"
+			" $1::text)",
+			3, params, &ignored) == 0 &&
+	    PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+		sql = strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return sql;
+}
+
+/* Before a statement runs: note what would undo it (*step_undo: the same
+ * for the journal, or NULL). */
+static int undo_prepare(struct undo_list *u, bool *created, char **step_undo,
+			struct pgw_exec *x, const struct pgw_stmt *st,
+			struct pgw_err *err)
 {
 	struct pgw_buf sql = PGW_BUF_INIT;
 	PGresult *res = NULL;
 	int error;
 
 	*created = false;
+	*step_undo = NULL;
 	if (!(st->flags & (PGW_STMT_CONCURRENT_INDEX | PGW_STMT_DROP_INDEX)) ||
 	    !st->index_name)
 		return 0;
@@ -448,6 +492,8 @@ static int undo_prepare(struct undo_list *u, bool *created, struct pgw_exec *x,
 		return error;
 	if ((st->flags & PGW_STMT_CONCURRENT_INDEX) && PQntuples(res) == 0) {
 		*created = true; /* the undo is pushed once it exists */
+		if (x->journal)
+			*step_undo = drop_new_index_sql(x, st);
 	} else if ((st->flags & PGW_STMT_DROP_INDEX) && PQntuples(res) > 0) {
 		const char *def = PQgetvalue(res, 0, 1);
 		const char *at = strstr(def, "INDEX ");
@@ -456,12 +502,25 @@ static int undo_prepare(struct undo_list *u, bool *created, struct pgw_exec *x,
 			pgw_buf_put(&sql, def, (size_t)(at - def) + 6);
 			pgw_buf_puts(&sql, "CONCURRENTLY IF NOT EXISTS ");
 			pgw_buf_puts(&sql, at + 6);
+			if (x->journal && !pgw_buf_oom(&sql))
+				*step_undo = strdup(sql.ptr);
 			undo_push(u, &sql);
 		}
 	}
 	PQclear(res);
 	pgw_buf_release(&sql);
 	return 0;
+}
+
+/* pgward_journal.steps: one row per transaction:false statement of a
+ * deploy, before it runs and after. */
+static void journal_step(struct pgw_exec *x, const struct pgw_migration *m,
+			 size_t k, const struct pgw_stmt *st, const char *undo,
+			 const char *status)
+{
+	if (x->journal)
+		pgw_journal_statement(x->ctl, x->deploy_id, m->vtext,
+				      (int)k + 1, st->sql, undo, status);
 }
 
 /* After a CREATE INDEX CONCURRENTLY that made a new index. */
@@ -605,18 +664,20 @@ static int run_notx(struct pgw_exec *x, struct pgw_run *run, size_t idx,
 	size_t k;
 	int error = 0, attempt;
 
+	pgw_fault("segment-before");
 	pgw_log_info("%s %s (transaction:false: statement by statement)",
 		     run->down ? "reverting" : "applying", m->file);
 	for (k = 0; k < it->sql->n_stmts; k++) {
 		const struct pgw_stmt *st = &it->sql->stmts[k];
 		bool concurrent = !(st->flags & PGW_STMT_ADD_ENUM_VALUE);
 		bool created = false;
+		char *step_undo = NULL;
 
 		if (pgw_interrupted()) {
 			error = interrupted(err);
 			goto fail;
 		}
-		if (!pgw_lock_held(x->ctl, x->cfg->schema)) {
+		if (!locks_held(x)) {
 			error = lock_lost(x, err);
 			goto fail;
 		}
@@ -624,9 +685,14 @@ static int run_notx(struct pgw_exec *x, struct pgw_run *run, size_t idx,
 		if (!error && (st->flags & PGW_STMT_CONCURRENT_INDEX))
 			error = drop_invalid_index(x, st, err);
 		if (!error)
-			error = undo_prepare(&undo, &created, x, st, err);
+			error = undo_prepare(&undo, &created, &step_undo, x, st,
+					     err);
 		if (error)
 			goto fail;
+		journal_step(x, m, k, st, step_undo, "running");
+		free(step_undo);
+		if (k > 0)
+			pgw_fault("notx-between");
 		for (attempt = 0;; attempt++) {
 			/* concurrent builds wait for old transactions by
 			 * design: no lock_timeout, their own time limit */
@@ -655,6 +721,7 @@ static int run_notx(struct pgw_exec *x, struct pgw_run *run, size_t idx,
 		}
 		if (created)
 			undo_created(&undo, x, st);
+		journal_step(x, m, k, st, NULL, "done");
 	}
 	error = pgw_pg_run(x->conn, "RESET lock_timeout; RESET statement_timeout", err);
 	if (!error)
@@ -669,7 +736,7 @@ static int run_notx(struct pgw_exec *x, struct pgw_run *run, size_t idx,
 	it->duration_ms = (long long)((pgw_clock_now() - t0) * 1000);
 	if (!error)
 		error = record(x, run, idx, idx, err);
-	if (!error && !pgw_lock_held(x->ctl, x->cfg->schema))
+	if (!error && !locks_held(x))
 		error = lock_lost(x, err);
 	if (!error)
 		error = commit(x, err);
@@ -680,6 +747,7 @@ static int run_notx(struct pgw_exec *x, struct pgw_run *run, size_t idx,
 	x->committed_any = true;
 	pgw_log(x->quiet ? PGW_LOG_INFO : PGW_LOG_NOTICE, "%s %s (%lld ms)",
 		run->down ? "reverted" : "applied", m->file, it->duration_ms);
+	pgw_fault("segment-after");
 	return 0;
 fail:
 	rollback(x);

@@ -18,6 +18,14 @@ struct pgw_exec {
 	const char *deploy_id;
 	bool committed_any; /* some segment of this run committed */
 	bool quiet;         /* each migration logged at info, not notice */
+	bool journal;       /* transaction:false steps to pgward_journal */
+	/* the caller's own lock (pgw_run_opts.still_locked) */
+	bool (*still_locked)(void *ctx);
+	void *still_locked_ctx;
+	/* the caller's pgw_run_opts.each_commit and last_commit */
+	int (*each_commit)(PGconn *conn, void *ctx, struct pgw_err *err);
+	int (*last_commit)(PGconn *conn, void *ctx, struct pgw_err *err);
+	void *commit_ctx;
 	/* run inside the last segment's transaction, before its COMMIT (the
 	 * deploy's schema verification): an error rolls the segment back */
 	int (*before_commit)(PGconn *conn, void *ctx, struct pgw_err *err);

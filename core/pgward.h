@@ -290,7 +290,10 @@ enum pgw_run_flags {
 	PGW_RUN_QUIET = (1 << 5),         /* each migration logged at info */
 	PGW_RUN_VERIFY_SCHEMA = (1 << 6), /* compare with schema.sql before
 					   * the last COMMIT (deploy) */
+	PGW_RUN_JOURNAL = (1 << 7),       /* each transaction:false statement
+					   * in pgward_journal.steps (deploy) */
 };
+struct pg_conn; /* libpq's PGconn */
 struct pgw_run_opts {
 	unsigned flags;
 	int64_t target; /* with PGW_RUN_HAS_TARGET */
@@ -298,8 +301,19 @@ struct pgw_run_opts {
 	const char *deploy_id; /* NULL: generated */
 	const char *release;   /* a git tag: its version is the target and
 				* its tree the migration files */
+	/* a lock the caller holds besides the run's own (the deploy's):
+	 * checked with it before every COMMIT; false rolls back */
+	bool (*still_locked)(void *ctx);
+	void *still_locked_ctx;
+	/* run in a segment's transaction before its COMMIT, on the
+	 * migration connection: each_commit in every segment, last_commit
+	 * in the last one (after the schema verification); an error rolls
+	 * the segment back */
+	int (*each_commit)(struct pg_conn *c, void *ctx, struct pgw_err *err);
+	int (*last_commit)(struct pg_conn *c, void *ctx, struct pgw_err *err);
+	void *commit_ctx;
 };
-#define PGW_RUN_OPTS_INIT { 0, 0, 1, NULL, NULL }
+#define PGW_RUN_OPTS_INIT { 0, 0, 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL }
 
 /* One migration of a plan, in the order it runs. */
 struct pgw_plan_item {
@@ -420,10 +434,34 @@ struct pgw_deploy_report {
 	size_t n_stages;
 	const char *way_back;     /* what undid the deploy, or NULL */
 	char *error;
+	/* the plan (--dry-run fills it): one line per pending migration,
+	 * what the backup would hold and how long it and a restore of it
+	 * would take (estimated from the sizes, docs/deploy.md) */
+	char *plan;
+	long long table_bytes, index_bytes;
+	double est_backup_s, est_restore_s;
 };
 int pgw_deploy(struct pgw_deploy_report **out, const struct pgw_config *cfg,
 	       const struct pgw_deploy_opts *opts, struct pgw_err *err);
 void pgw_deploy_report_free(struct pgw_deploy_report *r);
+
+/* Finish or undo a deploy that died (`pgward recover`, docs/deploy.md). */
+struct pgw_recover_opts {
+	bool way_back;       /* undo it, rather than roll forward */
+	bool writes_stopped; /* a destructive way back may restore */
+};
+struct pgw_recover_report {
+	char id[40];         /* the deploy, "" when none was unfinished */
+	char *stage;         /* the stage it stopped in */
+	char *from, *to;     /* its versions */
+	char *at;            /* the database's version now */
+	const char *outcome; /* "nothing to recover", "succeeded" (at its
+			      * target), "rolled back" (at its start) */
+	const char *detail;  /* what was done */
+};
+int pgw_recover(struct pgw_recover_report **out, const struct pgw_config *cfg,
+		const struct pgw_recover_opts *opts, struct pgw_err *err);
+void pgw_recover_report_free(struct pgw_recover_report *r);
 
 /* The pull-request check (`pgward check`, docs/verify.md). */
 struct pgw_check_opts {

@@ -12,8 +12,10 @@
 #include "archive.h"
 #include "clock.h"
 #include "catalog.h"
+#include "fault.h"
 #include "interrupt.h"
 #include "pg.h"
+#include "restore.h"
 #include "sqlparse.h"
 
 /* Rows go to the server in CopyData messages of at most this size.  The
@@ -476,6 +478,7 @@ int pgw_restore(struct pgw_restore_report **out, const struct pgw_config *cfg,
 			if (error)
 				break;
 			report_table(&m->tables[open_idx], open_rows, pgw_clock_now() - open_t0, true);
+			pgw_fault("restore-table");
 		}
 		if (more <= 0) {
 			error = more < 0 ? err->code : 0;
@@ -606,5 +609,113 @@ done:
 	pgw_buf_release(&sql);
 	pgw_buf_release(&arr);
 	pgw_buf_release(&ext);
+	return error;
+}
+
+int pgw_restore_rows(PGconn *c, const char *path,
+		     const struct pgw_table_ref *tables, size_t n,
+		     long long *rows, struct pgw_err *err)
+{
+	struct pgw_manifest *m = NULL;
+	struct pgw_archive_reader *r = NULL;
+	struct pgw_buf sql = PGW_BUF_INIT;
+	const struct pgw_archive_entry *e;
+	bool *wanted = NULL;
+	char *chunk = NULL;
+	unsigned open_seq = 0;
+	size_t i, k;
+	int error;
+
+	*rows = 0;
+	if (!n)
+		return 0;
+	error = pgw_archive_verify(&m, path, err);
+	if (error)
+		return error;
+	wanted = calloc(m->n_tables + 1, sizeof(*wanted));
+	chunk = malloc(LOAD_CHUNK);
+	if (!wanted || !chunk) {
+		error = pgw_err_oom(err);
+		goto done;
+	}
+	/* which tables of the manifest; all of them truncated at once (a
+	 * foreign key between two of them does not stop it) */
+	pgw_buf_puts(&sql, "TRUNCATE ONLY ");
+	for (k = 0; k < n; k++) {
+		char *qs, *qn;
+
+		for (i = 0; i < m->n_tables; i++)
+			if (!strcmp(m->tables[i].schema, tables[k].schema) &&
+			    !strcmp(m->tables[i].name, tables[k].name))
+				break;
+		if (i == m->n_tables) {
+			error = pgw_err_set(err, PGW_EINVAL,
+					    "table %s.%s is not in archive '%s'",
+					    tables[k].schema, tables[k].name, path);
+			goto done;
+		}
+		wanted[i] = true;
+		qs = pgw_pg_ident(c, tables[k].schema, err);
+		qn = qs ? pgw_pg_ident(c, tables[k].name, err) : NULL;
+		if (qn)
+			pgw_buf_printf(&sql, "%s%s.%s", k ? ", " : "", qs, qn);
+		PQfreemem(qs);
+		PQfreemem(qn);
+		if (!qn) {
+			error = err->code;
+			goto done;
+		}
+	}
+	if (pgw_buf_oom(&sql)) {
+		error = pgw_err_oom(err);
+		goto done;
+	}
+	error = pgw_pg_run(c, sql.ptr, err);
+	if (!error)
+		error = pgw_archive_open(&r, path, m, err);
+	/* consecutive parts of one table go through one COPY */
+	while (!error) {
+		int more = pgw_archive_next(r, &e, err);
+		unsigned seq = more > 0 ? entry_seq(e->name) : 0;
+
+		if (open_seq && seq != open_seq) {
+			error = copy_end(c, false, err);
+			open_seq = 0;
+			if (error)
+				break;
+			pgw_fault("restore-table");
+		}
+		if (more <= 0) {
+			error = more < 0 ? err->code : 0;
+			break;
+		}
+		for (i = 0; seq && i < m->n_tables && m->tables[i].seq != seq; i++)
+			;
+		if (!seq || i == m->n_tables || !wanted[i])
+			continue; /* read past: still checked */
+		if (!open_seq) {
+			error = copy_start(c, &m->tables[i], err);
+			if (error)
+				break;
+			open_seq = seq;
+		}
+		error = copy_entry(c, r, chunk, err);
+		if (error) {
+			copy_end(c, true, err);
+			open_seq = 0;
+			pgw_err_wrap(err, "loading %s.%s from '%s'",
+				     m->tables[i].schema, m->tables[i].name, e->name);
+		} else {
+			*rows += e->rows;
+		}
+	}
+	if (open_seq)
+		copy_end(c, true, err);
+done:
+	pgw_archive_close(r);
+	pgw_manifest_free(m);
+	pgw_buf_release(&sql);
+	free(wanted);
+	free(chunk);
 	return error;
 }

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -834,16 +835,30 @@ static void test_archive__create_refuses_existing_files(void **state)
 	unlink(fx->path);
 	pgw_err_clear(&fx->err);
 
-	/* a partial file left by a crash is not ours to remove */
+	/* a partial file a live writer holds (its flock) is not ours */
 	snprintf(partial, sizeof(partial), "%s.partial", fx->path);
 	assert_int_equal(fixture_write(fx->dir, "a.tar.zst.partial", "old"), 0);
-	assert_int_equal(pgw_archive_create(&w, fx->path, 3, &fx->err),
-	                 PGW_EIO);
+	{
+		int held = open(partial, O_RDONLY);
+
+		assert_true(held >= 0);
+		assert_int_equal(flock(held, LOCK_EX), 0);
+		assert_int_equal(pgw_archive_create(&w, fx->path, 3, &fx->err),
+		                 PGW_EIO);
+		close(held);
+	}
 	assert_non_null(strstr(fx->err.msg, ".partial"));
 	assert_non_null(strstr(fx->err.msg, "File exists"));
 	assert_null(w);
 	assert_int_equal(access(partial, F_OK), 0);
 	pgw_err_clear(&fx->err);
+
+	/* one whose writer died (no lock held) is left-over: replaced */
+	assert_int_equal(pgw_archive_create(&w, fx->path, 3, &fx->err), 0);
+	assert_non_null(w);
+	pgw_archive_abort(w);
+	w = NULL;
+	assert_int_equal(access(partial, F_OK), -1);
 
 	in_dir(partial, fx, "no/such/dir/a.tar.zst");
 	assert_int_equal(pgw_archive_create(&w, partial, 3, &fx->err), PGW_EIO);
