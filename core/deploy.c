@@ -37,6 +37,8 @@ struct deploy {
 	bool destructive;    /* a pending migration is destructive */
 	bool notx;           /* a pending migration is transaction:false */
 	bool migrated;       /* something committed */
+	bool verified;       /* the schema was compared inside the last
+	                      * migration transaction, before its COMMIT */
 	bool writes_stopped; /* declared by --writes-stopped or a hook */
 	char stopped_file[4200];
 	char lock_key[256];
@@ -505,6 +507,8 @@ static int stage_migrate(struct deploy *d, struct pgw_err *err)
 	for (i = 0; run && i < run->n; i++)
 		if (run->items[i].done)
 			d->migrated = true;
+	d->verified = !error && !d->down && run && run->n &&
+	              run->items[run->n - 1].sql->transactional;
 	pgw_run_free(run);
 	if (!error)
 		error = hook(d, "post-migrate", "migrate", err);
@@ -521,6 +525,8 @@ static int verify_committed(struct deploy *d, struct pgw_err *err)
 	PGconn *c = NULL;
 	int error;
 
+	if (d->verified)
+		return 0; /* nothing committed after that comparison */
 	error = d->o->release ? pgw_release_schema_text(&text, d->cfg,
 	                                                d->o->release, err)
 	                      : pgw_read_schema_file(&text, d->cfg, err);
