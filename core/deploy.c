@@ -259,6 +259,7 @@ static int reload_rows(PGconn *c, void *ctx, struct pgw_err *err)
 {
 	struct reload *rl = ctx;
 	struct pgw_schema *now = NULL;
+	struct pgw_schema_diff *diff = NULL;
 	size_t k, n;
 	int error = 0;
 
@@ -291,9 +292,20 @@ static int reload_rows(PGconn *c, void *ctx, struct pgw_err *err)
 		error = sequences_forward(c, &rl->tables.v[k], err);
 	if (!error)
 		error = pgw_schema_read_in_tx(&now, c, rl->d->cfg->schema, err);
-	if (!error && strcmp(now->text, rl->d->before->text) != 0)
+	/* object by object, as verify compares (a column the down SQL
+	 * added back comes last: its position is not compared) */
+	if (!error)
+		error = pgw_schema_compare(&diff, rl->d->before, now, NULL, err);
+	if (!error && diff->n) {
+		struct pgw_buf text = PGW_BUF_INIT;
+
+		pgw_schema_diff_text(&text, diff);
 		error = pgw_err_set(err, PGW_EFAILED,
-		                    "after the down SQL the schema is not what it was before the deploy");
+		                    "after the down SQL the schema is not what it was before the deploy: %s",
+		                    text.ptr);
+		pgw_buf_release(&text);
+	}
+	pgw_schema_diff_free(diff);
 	pgw_schema_free(now);
 	return error;
 }
