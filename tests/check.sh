@@ -1,9 +1,10 @@
 #!/bin/bash
 # check.sh REL_DIR SAN_DIR -- what `make check` runs.
 #
-# Four suites: the unit tests of the release build and of the ASan+UBSan
-# build, and the integration tests (tests/integration/run.sh) with each
-# build's pgward.  The two integration suites run side by side, each on its
+# Five suites: the unit tests of the release build and of the ASan+UBSan
+# build, the integration tests (tests/integration/run.sh) with each
+# build's pgward, and the demo (ci/demo.sh, what `make demo` runs) as one
+# case.  The two integration suites run side by side, each on its
 # own throwaway cluster (PGWARD_CHECK_SERIAL=1 runs them one after the
 # other).  Prints each suite's output and summary line, then exactly one
 # final line "N passed, N failed" summing all suites.  Exits non-zero if
@@ -71,6 +72,19 @@ run_integration() {
 	"$here/integration/run.sh" "$dir/pgward" "$res"
 }
 
+# make demo, the README's first command, as one case: it must pass too.
+run_demo() {
+	local res=$1 root
+	root=$(cd "$here/.." && pwd)
+	if "$root/ci/demo.sh" "$rel/pgward" >"$tmp/demo.log" 2>&1; then
+		tail -1 "$tmp/demo.log"
+		echo "1 0" >"$res"
+	else
+		cat "$tmp/demo.log"
+		echo "0 1" >"$res"
+	fi
+}
+
 # The sanitizer integration suite in the background, its output buffered.
 san_start=$(date +%s)
 if [ -z "${PGWARD_CHECK_SERIAL:-}" ] && [ -x "$san/pgward" ]; then
@@ -81,6 +95,7 @@ fi
 run_suite "unit ($rel)" unit-rel.res "$here/run-unit.sh" "$rel"
 run_suite "unit ($san)" unit-san.res "$here/run-unit.sh" "$san"
 run_suite "integration ($rel/pgward)" it-rel.res run_integration "$rel"
+run_suite "demo (ci/demo.sh $rel/pgward)" demo.res run_demo
 
 echo "### integration ($san/pgward)"
 if [ -n "$bg" ]; then

@@ -48,6 +48,19 @@ test_expect_success 'down --release v1.0.0 goes past files the tree no longer ha
 	table_exists public.orders
 '
 
+test_expect_success 'deploy --release of an older release without --allow-down: exit 2, nothing changed; with it, down to that release' '
+	test_expect_code 0 rp --backup-dir "$TEST_DIR/bk" deploy --release v2.0.0 &&
+	test_grep "succeeded (020 -> 040)" "$OUT" &&
+	db_snapshot "$TEST_DIR/before" &&
+	test_expect_code 2 rp --backup-dir "$TEST_DIR/bk" deploy --release v1.1.0 &&
+	test_grep "allow-down" "$ERR" &&
+	db_snapshot "$TEST_DIR/after" &&
+	test_cmp "$TEST_DIR/before" "$TEST_DIR/after" &&
+	test_expect_code 0 rp --backup-dir "$TEST_DIR/bk" deploy --release v1.0.0 --allow-down &&
+	test_grep "succeeded (040 -> 020)" "$OUT" &&
+	! table_exists public.items && table_exists public.orders
+'
+
 test_expect_success '--release with --to is a usage error; an unknown release is exit 2 naming it' '
 	test_expect_code 2 rp up --release v1.0.0 --to 10 &&
 	test_expect_code 2 rp up --release v9.9.9 &&
