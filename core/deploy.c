@@ -547,7 +547,6 @@ static int verify_committed(struct deploy *d, struct pgw_err *err)
 	free(text);
 	if (error || !vh)
 		return error;
-	pgw_fault("verify");
 	error = pgw_pg_connect(&c,
 	                       pgw_config_session_url(d->cfg),
 	                       "pgward:verify", err);
@@ -562,7 +561,10 @@ static int verify_committed(struct deploy *d, struct pgw_err *err)
 
 static int stage_verify(struct deploy *d, struct pgw_err *err)
 {
-	int error = verify_committed(d, err);
+	int error;
+
+	pgw_fault("verify");
+	error = verify_committed(d, err);
 
 	/* then the smoke test of the application against the committed
 	 * schema */
