@@ -329,6 +329,7 @@ static int restore_touched(struct deploy *d, struct pgw_err *err)
 	if (error)
 		goto done;
 	ro.deploy_id = d->r->id;
+	ro.ctl = d->ctl;
 	ro.flags |= PGW_RUN_HAS_TARGET | PGW_RUN_QUIET;
 	ro.last_commit = reload_rows;
 	ro.commit_ctx = &rl;
@@ -373,7 +374,8 @@ static bool deploy_locked(void *ctx)
 {
 	struct deploy *d = ctx;
 
-	return pgw_lock_held(d->ctl, d->lock_key);
+	return pgw_lock_held(d->ctl, d->lock_key) &&
+	       pgw_lock_held(d->ctl, d->cfg->schema);
 }
 
 static void run_opts(struct deploy *d, struct pgw_run_opts *ro)
@@ -382,6 +384,7 @@ static void run_opts(struct deploy *d, struct pgw_run_opts *ro)
 	ro->deploy_id = d->r->id;
 	ro->still_locked = deploy_locked;
 	ro->still_locked_ctx = d;
+	ro->ctl = d->ctl;
 	if (d->o->release) {
 		ro->release = d->o->release;
 	} else {
@@ -598,6 +601,7 @@ static int undo_migrate(struct deploy *d, struct pgw_err *err)
 		restore = false;
 	if (!restore) {
 		ro.deploy_id = d->r->id;
+		ro.ctl = d->ctl;
 		ro.flags |= PGW_RUN_HAS_TARGET;
 		if (pgw_version_parse(&ro.target, d->r->from, err))
 			return err->code;
@@ -771,8 +775,9 @@ int pgw_deploy(struct pgw_deploy_report **out, const struct pgw_config *cfg,
 	                                  : NULL;
 	snprintf(d.stopped_file, sizeof(d.stopped_file), "%s/.pgward-writes-stopped-%s",
 	         o->hooks_dir ? o->hooks_dir : ".", r->id);
-	/* one deploy at a time, for the whole pipeline (each migration
-	 * run takes the migration lock as well) */
+	/* one deploy at a time, for the whole pipeline: its control
+	 * connection holds the deploy lock and the migration lock, and the
+	 * migration engine runs under them on it */
 	{
 		char app[64];
 
@@ -783,7 +788,14 @@ int pgw_deploy(struct pgw_deploy_report **out, const struct pgw_config *cfg,
 	}
 	snprintf(d.lock_key, sizeof(d.lock_key), "%s/deploy", cfg->schema);
 	if (!error)
+		error = pgw_pg_pin_settings(d.ctl, err);
+	if (!error)
 		error = pgw_lock_take(d.ctl, d.lock_key, cfg->wait_s, err);
+	/* and the migration lock, for the whole deploy: a plain `up` (or an
+	 * application starting with auto-migrate) cannot slip in between
+	 * the backup and the migrations */
+	if (!error)
+		error = pgw_lock_take(d.ctl, cfg->schema, cfg->wait_s, err);
 	if (error)
 		goto done;
 	pgw_fault("deploy-locked");
@@ -808,7 +820,7 @@ int pgw_deploy(struct pgw_deploy_report **out, const struct pgw_config *cfg,
 		if (i > 0)
 			journal(&d, stages[i].name, "running");
 		/* the deploy lock, before every stage */
-		if (i > 0 && !pgw_lock_held(d.ctl, d.lock_key)) {
+		if (i > 0 && !deploy_locked(&d)) {
 			error = pgw_err_set(err, d.migrated ? PGW_EUNSAFE : PGW_EFAILED,
 					    "lost the deploy lock (the control connection ended) before the %s stage",
 					    stages[i].name);

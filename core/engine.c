@@ -36,12 +36,14 @@ struct ctx {
 	bool (*still_locked)(void *ctx);
 	void *still_locked_ctx;
 	const struct pgw_run_opts *opts; /* the caller's commit hooks */
+	bool borrowed_ctl; /* ctl is the caller's (pgw_run_opts.ctl) */
 	const char *release; /* files from this tag's tree */
 };
 
 static void ctx_release(struct ctx *c)
 {
-	PQfinish(c->ctl);
+	if (!c->borrowed_ctl)
+		PQfinish(c->ctl);
 	PQfinish(c->conn);
 	pgw_migset_free(c->set);
 	pgw_history_free(c->hist);
@@ -94,15 +96,23 @@ static int ctx_open(struct ctx *c, const struct pgw_config *cfg,
  * (two connections make it reliable), pinned settings. */
 static int ctx_lock(struct ctx *c, int wait_s, struct pgw_err *err)
 {
-	int error = pgw_pg_connect(&c->ctl, pgw_config_session_url(c->cfg), c->app, err);
+	int error = 0;
 
+	/* the caller's control connection holds the lock already */
+	if (c->opts && c->opts->ctl) {
+		c->ctl = c->opts->ctl;
+		c->borrowed_ctl = true;
+	} else {
+		error = pgw_pg_connect(&c->ctl, pgw_config_session_url(c->cfg),
+				       c->app, err);
+	}
 	if (!error)
 		error = pgw_pg_check_session(c->conn, c->ctl, err);
 	if (!error)
 		error = pgw_pg_pin_settings(c->conn, err);
-	if (!error)
+	if (!error && !c->borrowed_ctl)
 		error = pgw_pg_pin_settings(c->ctl, err);
-	if (!error)
+	if (!error && !c->borrowed_ctl)
 		error = pgw_lock_take(c->ctl, c->cfg->schema, wait_s, err);
 	if (error)
 		return error;

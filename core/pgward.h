@@ -312,8 +312,12 @@ struct pgw_run_opts {
 	int (*each_commit)(struct pg_conn *c, void *ctx, struct pgw_err *err);
 	int (*last_commit)(struct pg_conn *c, void *ctx, struct pgw_err *err);
 	void *commit_ctx;
+	/* the caller's control connection, already holding the migration
+	 * lock (the deploy's, for its whole run): used instead of one of
+	 * the run's own, never closed by it */
+	struct pg_conn *ctl;
 };
-#define PGW_RUN_OPTS_INIT { 0, 0, 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL }
+#define PGW_RUN_OPTS_INIT { 0, 0, 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL }
 
 /* One migration of a plan, in the order it runs. */
 struct pgw_plan_item {

@@ -218,4 +218,26 @@ test_expect_success 'SIGINT during a migration transaction: rolled back, exit 1 
 	rm "$MIG/004_slow.sql"
 '
 
+test_expect_success 'a plain up while a deploy runs (here: in its pre-backup hook) exits 4; the deploy then does the work' '
+	write_migration 004_later.sql <<-\EOF2 &&
+	-- migrate:up
+	CREATE TABLE later (id int);
+	-- migrate:down
+	DROP TABLE later;
+	EOF2
+	test_expect_code 0 pgward check --ephemeral --write &&
+	mkdir -p "$TEST_DIR/hooks-slow" &&
+	printf "#!/bin/sh\nsleep 3\n" >"$TEST_DIR/hooks-slow/pre-backup" &&
+	chmod 755 "$TEST_DIR/hooks-slow/pre-backup" &&
+	bg_start dep pgward --backup-dir "$BK" deploy --hooks "$TEST_DIR/hooks-slow" &&
+	wait_for 20 "SELECT EXISTS (SELECT 1 FROM pgward_journal.deploys WHERE status = \$\$running\$\$ AND stage = \$\$backup\$\$)" &&
+	test_expect_code 4 pgward up &&
+	test_grep "holds the deploy lock" "$ERR" &&
+	! table_exists public.later &&
+	bg_wait dep 30 &&
+	{ test "$(bg_rc dep)" = 0 || { bg_show dep; false; }; } &&
+	test_eq 4 "$(version)" "version" &&
+	test_grep "succeeded (003 -> 004)" "$TEST_DIR/dep.out"
+'
+
 test_done
