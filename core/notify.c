@@ -729,72 +729,108 @@ static bool http_url(const char *url)
 	       !strncasecmp(url, "https://", 8);
 }
 
+/* One URL's delivery, on a thread of its own. */
+struct delivery {
+	const struct pgw_notify_event *ev;
+	const struct pgw_notify_opts *opts;
+	const char *url;
+	int total_ms, attempts;
+	bool failed;
+	pthread_t thread;
+};
+
+static void *deliver(void *arg)
+{
+	struct delivery *dv = arg;
+	const struct pgw_notify_opts *opts = dv->opts;
+	char sig[32 + 8 + 2 * SHA256_DIGEST_SIZE], why[1024];
+	struct curl_slist *headers = NULL, *more;
+	char *shown = pgw_notify_redact_url(dv->url), *body = NULL;
+
+	if (!http_url(dv->url)) {
+		snprintf(why, sizeof(why),
+		         "only http:// and https:// URLs are supported");
+		goto failed;
+	}
+	pthread_once(&cu_once, cu_load_once);
+	if (!cu_ready) {
+		snprintf(
+		        why, sizeof(why),
+		        "libcurl is not available (%s); install the Debian package %s (apt-get install %s)",
+		        cu_error, CU_PACKAGE, CU_PACKAGE);
+		goto failed;
+	}
+	body = pgw_notify_body(dv->ev, dv->url);
+	if (!body) {
+		snprintf(why, sizeof(why), "out of memory");
+		goto failed;
+	}
+	/* no "Expect: 100-continue" round trip for larger bodies */
+	headers = cu.curl_slist_append(NULL, "Content-Type: application/json");
+	more = headers ? cu.curl_slist_append(headers, "Expect:") : NULL;
+	if (more && opts->secret && *opts->secret) {
+		memcpy(sig, "X-Pgward-Signature: ", 20);
+		signature(sig + 20, opts->secret, body);
+		more = cu.curl_slist_append(headers, sig);
+		memset(sig, 0, sizeof(sig));
+	}
+	if (!more) {
+		snprintf(why, sizeof(why), "out of memory");
+		goto failed;
+	}
+	if (post_one(dv->url, body, headers, dv->total_ms, dv->attempts,
+	             shown ? shown : "(URL)", why, sizeof(why)) == 0)
+		goto done;
+failed:
+	pgw_log_warn("cannot notify %s: %s", shown ? shown : "(URL)", why);
+	dv->failed = true;
+done:
+	if (headers)
+		cu.curl_slist_free_all(headers);
+	free(body);
+	free(shown);
+	return NULL;
+}
+
 int pgw_notify_send(const struct pgw_notify_event *ev,
                     const struct pgw_notify_opts *opts)
 {
-	int total_ms, attempts;
-	char sig[32 + 8 + 2 * SHA256_DIGEST_SIZE], why[1024];
-	struct curl_slist *headers, *more;
-	const char *const *u;
-	char *shown, *body;
+	struct delivery *dv;
+	size_t n = 0, i;
 	int failed = 0;
 
 	if (!opts || !opts->urls)
 		return 0;
-	total_ms = opts->total_timeout_ms > 0 ? opts->total_timeout_ms
-	                                      : PGW_NOTIFY_TIMEOUT_MS;
-	attempts = opts->max_attempts > 0 ? opts->max_attempts
-	                                  : PGW_NOTIFY_ATTEMPTS;
-	for (u = opts->urls; *u; u++) {
-		shown = pgw_notify_redact_url(*u);
-		body = NULL;
-		headers = NULL;
-		if (!http_url(*u)) {
-			snprintf(
-			        why, sizeof(why),
-			        "only http:// and https:// URLs are supported");
-			goto failed;
-		}
-		pthread_once(&cu_once, cu_load_once);
-		if (!cu_ready) {
-			snprintf(
-			        why, sizeof(why),
-			        "libcurl is not available (%s); install the Debian package %s (apt-get install %s)",
-			        cu_error, CU_PACKAGE, CU_PACKAGE);
-			goto failed;
-		}
-		body = pgw_notify_body(ev, *u);
-		if (!body) {
-			snprintf(why, sizeof(why), "out of memory");
-			goto failed;
-		}
-		/* no "Expect: 100-continue" round trip for larger bodies */
-		headers = cu.curl_slist_append(
-		        NULL, "Content-Type: application/json");
-		more = headers ? cu.curl_slist_append(headers, "Expect:")
-		               : NULL;
-		if (more && opts->secret && *opts->secret) {
-			memcpy(sig, "X-Pgward-Signature: ", 20);
-			signature(sig + 20, opts->secret, body);
-			more = cu.curl_slist_append(headers, sig);
-			memset(sig, 0, sizeof(sig));
-		}
-		if (!more) {
-			snprintf(why, sizeof(why), "out of memory");
-			goto failed;
-		}
-		if (post_one(*u, body, headers, total_ms, attempts,
-		             shown ? shown : "(URL)", why, sizeof(why)) == 0)
-			goto next;
-failed:
-		pgw_log_warn("cannot notify %s: %s", shown ? shown : "(URL)",
-		             why);
-		failed++;
-next:
-		if (headers)
-			cu.curl_slist_free_all(headers);
-		free(body);
-		free(shown);
+	while (opts->urls[n])
+		n++;
+	dv = calloc(n ? n : 1, sizeof(*dv));
+	if (!dv) {
+		pgw_log_warn("cannot notify: out of memory");
+		return (int)n;
 	}
+	/* every URL at once: the whole notification takes one URL's time
+	 * bound, not the sum (a cancelled CI job gets SIGTERM 7.5 s after
+	 * SIGINT) */
+	for (i = 0; i < n; i++) {
+		dv[i].ev = ev;
+		dv[i].opts = opts;
+		dv[i].url = opts->urls[i];
+		dv[i].total_ms = opts->total_timeout_ms > 0
+		                         ? opts->total_timeout_ms
+		                         : PGW_NOTIFY_TIMEOUT_MS;
+		dv[i].attempts = opts->max_attempts > 0 ? opts->max_attempts
+		                                        : PGW_NOTIFY_ATTEMPTS;
+		if (pthread_create(&dv[i].thread, NULL, deliver, &dv[i]) != 0) {
+			/* no thread: deliver it here */
+			deliver(&dv[i]);
+			dv[i].thread = pthread_self();
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (!pthread_equal(dv[i].thread, pthread_self()))
+			pthread_join(dv[i].thread, NULL);
+		failed += dv[i].failed;
+	}
+	free(dv);
 	return failed;
 }

@@ -47,7 +47,8 @@ struct pgw_notify_opts {
  * pgward/VERSION; with a secret, X-Pgward-Signature: sha256=<hex HMAC of
  * the body>).  Connection errors, timeouts, 429 and 5xx are retried with
  * jittered exponential back-off within total_timeout_ms; 2xx is success;
- * anything else fails at once.  Never fails the deploy: returns the
+ * anything else fails at once.  Every URL at once, each on a thread of its
+ * own: all of them together take one such bound.  Never fails the deploy: returns the
  * number of URLs that could not be notified, 0 when all got it.  Each
  * failure is logged as a warning naming the URL redacted
  * (pgw_notify_redact_url); a missing libcurl is such a failure too. */

@@ -193,6 +193,19 @@ test_expect_success 'a server that never answers: bounded by the total time' '
 	test_le "$MS" 3000 "time (ms)"
 '
 
+test_expect_success 'three URLs that never answer: sent at once, all bounded by one total time, not three' '
+	notify --timeout 2000 "$BASE/hang/h1" "$BASE/hang/h2" "$BASE/hang/h3" &&
+	test_grep "^failed 3$" "$OUT" &&
+	test_eq 3 "$(grep -c "cannot notify .*/hang/h[123]: .*timed out" "$ERR")" "warnings" &&
+	test_le "$MS" 3000 "time (ms)"
+'
+
+test_expect_success 'a hanging URL does not hold up the others: the good one is delivered' '
+	notify --timeout 2000 "$BASE/hang/h4" "$BASE/ok/fine" &&
+	test_grep "^failed 1$" "$OUT" &&
+	test_eq 1 "$(requests fine)" requests
+'
+
 test_expect_success 'a Retry-After beyond the time left is not waited for' '
 	notify --timeout 800 "$BASE/busy/bz2" &&
 	test_grep "^failed 1$" "$OUT" &&
