@@ -20,10 +20,14 @@ static void print_plan(const struct pgw_run *run)
 
 		if (it->segment != seg) {
 			seg = it->segment;
-			printf("segment %d (%s)\n", seg + 1,
-			       it->sql->transactional ?
-				       "one transaction" :
-				       "transaction:false, statement by statement");
+			if (it->sql->batch && !run->down)
+				printf("segment %d (batch:%ld, a short transaction per batch)\n",
+				       seg + 1, it->sql->batch);
+			else
+				printf("segment %d (%s)\n", seg + 1,
+				       it->sql->transactional ?
+					       "one transaction" :
+					       "transaction:false, statement by statement");
 		}
 		printf("  %s%s\n", it->m->file,
 		       !run->down && it->m->destructive ? "  [destructive]" : "");
@@ -57,6 +61,8 @@ static json_t *run_json(const struct pgw_run *run, bool dry)
 		json_object_set_new(m, "file", json_string(it->m->file));
 		json_object_set_new(m, "segment", json_integer(it->segment + 1));
 		json_object_set_new(m, "transactional", json_boolean(it->sql->transactional));
+		if (it->sql->batch && !run->down)
+			json_object_set_new(m, "batch", json_integer(it->sql->batch));
 		json_object_set_new(m, "destructive", json_boolean(!run->down && it->m->destructive));
 		json_object_set_new(m, "done", json_boolean(it->done));
 		if (it->done)

@@ -35,7 +35,8 @@ struct deploy {
 	PGconn *ctl;         /* the deploy lock and the journal */
 	bool down;           /* to an older version */
 	bool destructive;    /* a pending migration is destructive */
-	bool notx;           /* a pending migration is transaction:false */
+	bool notx;           /* a pending migration runs outside one
+	                      * transaction (transaction:false, batch:N) */
 	bool migrated;       /* something committed */
 	bool verified;       /* the schema was compared inside the last
 	                      * migration transaction, before its COMMIT */
@@ -442,14 +443,18 @@ static int stage_check(struct deploy *d, struct pgw_err *err)
 		for (i = 0; i < run->n; i++) {
 			bool destructive = run->items[i].m->destructive || d->down;
 
+			long batch = d->down ? 0 : run->items[i].m->up.batch;
+
 			if (destructive)
 				d->destructive = true;
-			if (!run->items[i].sql->transactional)
+			/* outside one transaction: part of it can commit */
+			if (!run->items[i].sql->transactional || batch)
 				d->notx = true;
 			pgw_buf_printf(&d->plan, "%s %s%s%s\n",
 			               d->down ? "revert" : "apply",
 			               run->items[i].m->file,
-			               run->items[i].sql->transactional
+			               batch ? " (in batches)"
+			               : run->items[i].sql->transactional
 			                       ? "" : " (transaction:false)",
 			               destructive ? " (destructive)" : "");
 		}
@@ -471,7 +476,7 @@ static int stage_backup(struct deploy *d, struct pgw_err *err)
 			return pgw_err_set(err, PGW_EINVAL,
 			                   "--no-backup refused: a pending migration is %s, so the way back needs a backup (add --force to go without)",
 			                   d->destructive ? "destructive"
-			                                  : "transaction:false");
+			                                  : "transaction:false or batched");
 		pgw_log_notice("backup skipped (--no-backup)");
 		return 0;
 	}

@@ -15,7 +15,9 @@
 #include "hash.h"
 #include "sqlparse.h"
 
-static const char *const section_names[] = { "up", "down", "verify" };
+static const char *const section_names[] = { "up", "down", "verify",
+					     "count" };
+#define N_SECTIONS 4
 
 int pgw_version_parse(int64_t *out, const char *text, struct pgw_err *err)
 {
@@ -60,6 +62,7 @@ void pgw_migration_release(struct pgw_migration *m)
 	pgw_section_release(&m->up);
 	pgw_section_release(&m->down);
 	pgw_section_release(&m->verify);
+	pgw_section_release(&m->count);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -168,11 +171,35 @@ static int check_statements(const struct pgw_section *sec,
 	return 0;
 }
 
+/* batch:N, the text after "batch:" */
+static int parse_batch(struct pgw_section *sec, const char *p, size_t n,
+		       const char *file, int marker_line, struct pgw_err *err)
+{
+	long v = 0;
+	size_t i;
+
+	for (i = 0; i < n && v <= PGW_BATCH_MAX; i++) {
+		if (!isdigit((unsigned char)p[i]))
+			break;
+		v = v * 10 + (p[i] - '0');
+	}
+	if (!n || i < n || v < 1 || v > PGW_BATCH_MAX) {
+		pgw_err_set(err, PGW_EINVAL,
+			    "%s:%d: 'batch:%.*s': N must be a number of rows from 1 to %ld",
+			    file, marker_line, (int)n, p, PGW_BATCH_MAX);
+		pgw_err_hint(err, "e.g. '-- migrate:up batch:1000': each run of the statement changes at most 1000 rows");
+		return err->code;
+	}
+	sec->batch = v;
+	return 0;
+}
+
 static int parse_directives(struct pgw_section *sec, enum pgw_section_kind kind,
 			    const char *directives, const char *file,
 			    int marker_line, struct pgw_err *err)
 {
 	const char *p = directives;
+	int error;
 
 	sec->transactional = true;
 	while (*p) {
@@ -184,20 +211,30 @@ static int parse_directives(struct pgw_section *sec, enum pgw_section_kind kind,
 		if (!n)
 			break;
 		if (n == 17 && !strncmp(p, "transaction:false", n) &&
-		    kind != PGW_SEC_VERIFY) {
+		    kind != PGW_SEC_VERIFY && kind != PGW_SEC_COUNT) {
 			sec->transactional = false;
-		} else if (n == 16 && !strncmp(p, "transaction:true", n)) {
+		} else if (n == 16 && !strncmp(p, "transaction:true", n) &&
+			   kind != PGW_SEC_COUNT) {
 			sec->transactional = true;
-		} else if (n == 10 && !strncmp(p, "split:none", n)) {
+		} else if (n == 10 && !strncmp(p, "split:none", n) &&
+			   kind != PGW_SEC_COUNT) {
 			sec->split_none = true;
+		} else if (n >= 6 && !strncmp(p, "batch:", 6) &&
+			   kind == PGW_SEC_UP) {
+			error = parse_batch(sec, p + 6, n - 6, file,
+					    marker_line, err);
+			if (error)
+				return error;
 		} else {
 			pgw_err_set(err, PGW_EINVAL,
 				    "%s:%d: unknown directive '%.*s' after '-- migrate:%s'",
 				    file, marker_line, (int)n, p,
 				    section_names[kind]);
-			pgw_err_hint(err, kind == PGW_SEC_VERIFY ?
-						  "a verify section takes no directive but split:none" :
-						  "known directives: transaction:false, split:none");
+			pgw_err_hint(err, "%s",
+				     kind == PGW_SEC_VERIFY ? "a verify section takes no directive but split:none" :
+				     kind == PGW_SEC_COUNT ? "a count section takes no directive" :
+				     kind == PGW_SEC_DOWN ? "known directives: transaction:false, split:none (batch:N goes with '-- migrate:up' only)" :
+							    "known directives: transaction:false, split:none, batch:N");
 			return err->code;
 		}
 		p += n;
@@ -206,6 +243,17 @@ static int parse_directives(struct pgw_section *sec, enum pgw_section_kind kind,
 		return pgw_err_set(err, PGW_EINVAL,
 				   "%s:%d: split:none goes with transactional sections only",
 				   file, marker_line);
+	if (sec->batch && !sec->transactional) {
+		pgw_err_set(err, PGW_EINVAL,
+			    "%s:%d: batch:%ld and transaction:false do not go together",
+			    file, marker_line, sec->batch);
+		pgw_err_hint(err, "each batch runs in a short transaction of its own: remove transaction:false");
+		return err->code;
+	}
+	if (sec->batch && sec->split_none)
+		return pgw_err_set(err, PGW_EINVAL,
+				   "%s:%d: split:none does not go with batch:%ld (the batch statement is parsed to check it)",
+				   file, marker_line, sec->batch);
 	return 0;
 }
 
@@ -232,6 +280,128 @@ static int section_init(struct pgw_section *sec, enum pgw_section_kind kind,
 	return error;
 }
 
+static int line_of(const char *text, size_t off, int first_line)
+{
+	size_t i;
+
+	for (i = 0; i < off && text[i]; i++)
+		if (text[i] == '\n')
+			first_line++;
+	return first_line;
+}
+
+/* The hint every batch:N error gives: the pattern of docs/migrations.md. */
+static void batch_hint(struct pgw_err *err)
+{
+	pgw_err_hint(err, "write one idempotent statement limited by the placeholder, e.g. UPDATE t SET x = ... WHERE id IN (SELECT id FROM t WHERE <not done yet> ORDER BY id LIMIT :batch)");
+}
+
+/* A batch:N section: its text parsed with the placeholder bound as $1
+ * (the statement's kind is read from that), its statements kept as
+ * written.  One UPDATE, DELETE or INSERT, with the placeholder. */
+static int batch_statements(struct pgw_section *sec, const char *file,
+			    struct pgw_err *err)
+{
+	char *bound = NULL, kind[64];
+	size_t positional, i;
+	int found, error;
+	struct pgw_buf what = PGW_BUF_INIT;
+
+	error = pgw_sql_batch_bind(&bound, &found, &positional, sec->text,
+				   true, err);
+	if (error)
+		return error;
+	if (positional) {
+		pgw_err_set(err, PGW_EINVAL,
+			    "%s:%d: parameter '$%.*s' in a batch:%ld statement: its only parameter is :batch",
+			    file, line_of(sec->text, positional - 1, sec->line),
+			    (int)strspn(sec->text + positional, "0123456789"),
+			    sec->text + positional, sec->batch);
+		batch_hint(err);
+		goto done;
+	}
+	error = pgw_sql_split(&sec->stmts, &sec->n_stmts, bound, sec->line,
+			      file, err);
+	if (error || !sec->n_stmts)
+		goto done;
+	free(bound);
+	bound = NULL;
+	/* kept as written: what dry runs and messages show */
+	for (i = 0; i < sec->n_stmts; i++) {
+		char *asis = NULL;
+
+		error = pgw_sql_batch_unbind(&asis, sec->stmts[i].sql, err);
+		if (error)
+			goto done;
+		free(sec->stmts[i].sql);
+		sec->stmts[i].sql = asis;
+	}
+	pgw_stmt_summary(&what, sec->stmts[sec->n_stmts > 1].sql);
+	if (sec->n_stmts > 1) {
+		pgw_err_set(err, PGW_EINVAL,
+			    "%s:%d: a second statement ('%s') in a batch:%ld section: it holds one statement",
+			    file, sec->stmts[1].line, what.ptr, sec->batch);
+		pgw_err_hint(err, "each batch runs the one statement in a short transaction of its own; put other statements in a migration of their own");
+		goto done;
+	}
+	error = pgw_sql_batch_bind(&bound, &found, &positional,
+				   sec->stmts[0].sql, false, err);
+	if (!error)
+		error = pgw_sql_kind(kind, bound, err);
+	if (error) {
+		pgw_err_wrap(err, "%s:%d", file, sec->stmts[0].line);
+		goto done;
+	}
+	if (strcmp(kind, "UpdateStmt") != 0 && strcmp(kind, "DeleteStmt") != 0 &&
+	    strcmp(kind, "InsertStmt") != 0) {
+		pgw_err_set(err, PGW_EINVAL,
+			    "%s:%d: '%s' is not a data change: a batch:%ld section runs one UPDATE, DELETE or INSERT ... SELECT",
+			    file, sec->stmts[0].line, what.ptr, sec->batch);
+		batch_hint(err);
+		goto done;
+	}
+	if (!found) {
+		pgw_err_set(err, PGW_EINVAL,
+			    "%s:%d: the batch:%ld statement has no :batch placeholder to limit it to %ld rows",
+			    file, sec->stmts[0].line, sec->batch, sec->batch);
+		batch_hint(err);
+		goto done;
+	}
+done:
+	pgw_buf_release(&what);
+	free(bound);
+	if (!error && err->code)
+		error = err->code;
+	return error;
+}
+
+/* A count section: one SELECT. */
+static int check_count(const struct pgw_section *sec, const char *file,
+		       struct pgw_err *err)
+{
+	struct pgw_buf what = PGW_BUF_INIT;
+	char kind[64] = "";
+	int error = 0;
+
+	if (!sec->n_stmts)
+		return pgw_err_set(err, PGW_EINVAL,
+				   "%s:%d: the '-- migrate:count' section has no query",
+				   file, sec->line > 1 ? sec->line - 1 : 1);
+	pgw_stmt_summary(&what, sec->stmts[sec->n_stmts > 1].sql);
+	if (sec->n_stmts == 1)
+		error = pgw_sql_kind(kind, sec->stmts[0].sql, err);
+	if (!error && (sec->n_stmts > 1 || strcmp(kind, "SelectStmt") != 0)) {
+		pgw_err_set(err, PGW_EINVAL,
+			    "%s:%d: %s'%s' in a count section: it is one SELECT giving the number of rows to do",
+			    file, sec->stmts[sec->n_stmts > 1].line,
+			    sec->n_stmts > 1 ? "a second statement " : "", what.ptr);
+		pgw_err_hint(err, "e.g. SELECT count(*) FROM t WHERE <not done yet>");
+		error = err->code;
+	}
+	pgw_buf_release(&what);
+	return error;
+}
+
 static int section_statements(struct pgw_section *sec,
 			      enum pgw_section_kind kind, const char *file,
 			      struct pgw_err *err)
@@ -240,7 +410,9 @@ static int section_statements(struct pgw_section *sec,
 
 	if (!sec->present || sec->stmts)
 		return 0;
-	if (sec->split_none)
+	if (sec->batch)
+		error = batch_statements(sec, file, err);
+	else if (sec->split_none)
 		error = pgw_sql_whole(&sec->stmts, &sec->n_stmts, sec->text,
 				      sec->line, err);
 	else
@@ -248,7 +420,23 @@ static int section_statements(struct pgw_section *sec,
 				      sec->line, file, err);
 	if (!error)
 		error = check_statements(sec, kind, file, err);
+	if (!error && kind == PGW_SEC_COUNT)
+		error = check_count(sec, file, err);
 	return error;
+}
+
+/* The count section of a migration: checked with its up section. */
+static int count_statements(struct pgw_migration *m, struct pgw_err *err)
+{
+	const char *file = m->up_file ? m->up_file : m->file;
+
+	if (!m->count.present)
+		return 0;
+	if (!m->up.batch)
+		return pgw_err_set(err, PGW_EINVAL,
+				   "%s:%d: a '-- migrate:count' section goes with '-- migrate:up batch:N' only",
+				   file, m->count.line > 1 ? m->count.line - 1 : 1);
+	return section_statements(&m->count, PGW_SEC_COUNT, file, err);
 }
 
 int pgw_section_parse(struct pgw_section *sec, enum pgw_section_kind kind,
@@ -280,6 +468,8 @@ int pgw_migration_parse(struct pgw_migration *m, struct pgw_err *err)
 	if (!error)
 		error = section_statements(&m->verify, PGW_SEC_VERIFY,
 					   m->verify_file ? m->verify_file : m->file, err);
+	if (!error)
+		error = count_statements(m, err);
 	if (error)
 		return error;
 	if (!m->up.n_stmts)
@@ -323,6 +513,8 @@ int pgw_migset_check(struct pgw_migset *set, struct pgw_err *err)
 		const char *file = m->up_file ? m->up_file : m->file;
 
 		error = section_statements(&m->up, PGW_SEC_UP, file, err);
+		if (!error)
+			error = count_statements(m, err);
 		if (error)
 			return error;
 		if (!m->up.n_stmts)
@@ -482,7 +674,7 @@ struct raw_section {
 };
 
 /* Split a single-file migration into its sections by marker lines. */
-static int split_sections(struct raw_section raw[3], const char *text,
+static int split_sections(struct raw_section raw[N_SECTIONS], const char *text,
 			  const char *file, bool pair_part,
 			  enum pgw_section_kind pair_kind, struct pgw_err *err)
 {
@@ -504,17 +696,20 @@ static int split_sections(struct raw_section raw[3], const char *text,
 		if (!ln)
 			return pgw_err_oom(err);
 		if (is_marker(ln, &kind, &klen, &rest)) {
-			for (k = 0; k < 3; k++)
+			for (k = 0; k < N_SECTIONS; k++)
 				if (strlen(section_names[k]) == klen &&
 				    !strncmp(kind, section_names[k], klen))
 					break;
-			if (k == 3 || (pair_part && k != (int)pair_kind)) {
+			/* a pair's up file may carry the count section */
+			if (k == N_SECTIONS ||
+			    (pair_part && k != (int)pair_kind &&
+			     !(k == PGW_SEC_COUNT && pair_kind == PGW_SEC_UP))) {
 				pgw_err_set(err, PGW_EINVAL,
 					    "%s:%d: unknown directive '-- migrate:%.*s'",
 					    file, line, (int)klen, kind);
 				pgw_err_hint(err, pair_part ?
-							  "this file holds one section only" :
-							  "sections are '-- migrate:up', '-- migrate:down' and '-- migrate:verify'");
+							  "this file holds one section only (an up file may add '-- migrate:count')" :
+							  "sections are '-- migrate:up', '-- migrate:down', '-- migrate:verify' and '-- migrate:count'");
 				free(ln);
 				return err->code;
 			}
@@ -526,7 +721,8 @@ static int split_sections(struct raw_section raw[3], const char *text,
 				free(ln);
 				return err->code;
 			}
-			if (pair_part && raw[k].body.len && !blank(raw[k].body.ptr)) {
+			if (pair_part && k == (int)pair_kind && raw[k].body.len &&
+			    !blank(raw[k].body.ptr)) {
 				pgw_err_set(err, PGW_EINVAL,
 					    "%s:%d: '-- migrate:%s' must be the first line",
 					    file, line, section_names[k]);
@@ -654,13 +850,13 @@ static int load_migration(struct pgw_migration *m, struct entry *ents,
 			  size_t n, pgw_mig_reader read, void *ctx,
 			  struct pgw_err *err)
 {
-	struct raw_section raw[3];
+	struct raw_section raw[N_SECTIONS];
 	char *text = NULL;
 	size_t i;
 	int k, error = 0;
 
 	memset(raw, 0, sizeof(raw));
-	for (k = 0; k < 3; k++)
+	for (k = 0; k < N_SECTIONS; k++)
 		raw[k].body = (struct pgw_buf)PGW_BUF_INIT;
 	m->version = ents[0].version;
 	m->vtext = strdup(ents[0].vtext);
@@ -700,21 +896,23 @@ static int load_migration(struct pgw_migration *m, struct entry *ents,
 		pgw_err_hint(err, "a migration starts with '-- migrate:up'; see 'pgward new'");
 		goto done;
 	}
-	for (k = 0; k < 3; k++) {
+	for (k = 0; k < N_SECTIONS; k++) {
 		struct pgw_section *sec = k == 0 ? &m->up :
 					  k == 1 ? &m->down :
-						   &m->verify;
+					  k == 2 ? &m->verify :
+						   &m->count;
 		char **sec_file = k == 0 ? &m->up_file :
 				  k == 1 ? &m->down_file :
-					   &m->verify_file;
+				  k == 2 ? &m->verify_file :
+					   &m->up_file;
 		const char *file = m->file;
 
 		if (!raw[k].present)
 			continue;
 		for (i = 0; i < n; i++)
-			if (ents[i].part == k)
+			if (ents[i].part == (k == PGW_SEC_COUNT ? PGW_SEC_UP : k))
 				file = ents[i].file;
-		if (file != m->file && !(*sec_file = strdup(file))) {
+		if (file != m->file && !*sec_file && !(*sec_file = strdup(file))) {
 			error = pgw_err_oom(err);
 			goto done;
 		}
@@ -732,7 +930,7 @@ static int load_migration(struct pgw_migration *m, struct entry *ents,
 	if (pgw_sha256_hex(m->checksum, m->up.text, strlen(m->up.text)))
 		error = pgw_err_set(err, PGW_ERROR, "cannot compute SHA-256");
 done:
-	for (k = 0; k < 3; k++) {
+	for (k = 0; k < N_SECTIONS; k++) {
 		free(raw[k].directives);
 		pgw_buf_release(&raw[k].body);
 	}

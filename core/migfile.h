@@ -6,7 +6,15 @@
 
 #include "pgward.h"
 
-enum pgw_section_kind { PGW_SEC_UP, PGW_SEC_DOWN, PGW_SEC_VERIFY };
+enum pgw_section_kind {
+	PGW_SEC_UP,
+	PGW_SEC_DOWN,
+	PGW_SEC_VERIFY,
+	PGW_SEC_COUNT, /* -- migrate:count, beside a batch:N up section */
+};
+
+/* The largest batch:N. */
+#define PGW_BATCH_MAX 10000000L
 
 /* Fill *sec from a body and the directives written after its marker
  * (also used for down SQL stored in history).  `file` and `first_line`

@@ -310,6 +310,26 @@ static int try_segment(struct pgw_exec *x, struct pgw_run *run, size_t first,
 	return commit(x, err);
 }
 
+/* After a failed attempt, rolled back: whether to try again (a lock
+ * timeout or deadlock, retries left, no watchdog, no signal); if so,
+ * after the jittered back-off. */
+static bool retry_after(struct pgw_exec *x, struct pgw_watchdog *wd,
+			int attempt, bool retryable_error, struct pgw_err *err)
+{
+	double wait;
+
+	if (!retryable_error || pgw_watchdog_fired(wd, NULL, 0) ||
+	    pgw_interrupted() || attempt >= x->cfg->lock_retries)
+		return false;
+	wait = backoff_s(attempt);
+	pgw_log_notice("%s (attempt %d of %d); retrying in %.1f s", err->msg,
+		       attempt + 1, x->cfg->lock_retries + 1, wait);
+	pgw_err_clear(err);
+	pgw_watchdog_reset(wd);
+	pgw_clock_sleep(wait);
+	return true;
+}
+
 static int run_segment(struct pgw_exec *x, struct pgw_run *run, size_t first,
 		       size_t last, struct pgw_watchdog *wd,
 		       struct pgw_err *err)
@@ -318,22 +338,12 @@ static int run_segment(struct pgw_exec *x, struct pgw_run *run, size_t first,
 	size_t i;
 
 	for (attempt = 0;; attempt++) {
-		double wait;
-
 		error = try_segment(x, run, first, last, wd, err);
 		if (!error)
 			break;
 		rollback(x);
-		if (!retryable(err) || pgw_watchdog_fired(wd, NULL, 0) ||
-		    pgw_interrupted() || attempt >= x->cfg->lock_retries)
+		if (!retry_after(x, wd, attempt, retryable(err), err))
 			return error;
-		wait = backoff_s(attempt);
-		pgw_log_notice("%s (attempt %d of %d); retrying in %.1f s",
-			       err->msg, attempt + 1, x->cfg->lock_retries + 1,
-			       wait);
-		pgw_err_clear(err);
-		pgw_watchdog_reset(wd);
-		pgw_clock_sleep(wait);
 	}
 	for (i = first; i <= last; i++) {
 		run->items[i].done = true;
@@ -762,6 +772,311 @@ fail:
 	return error;
 }
 
+/* ---------------------------------------------------------------------- */
+/* batch:N migrations: one DML statement run again and again, each run its
+ * own short transaction limited to N rows, until a run touches no row.
+ * The statement excludes the rows it has done, so a run that stopped
+ * half-way resumes where it was; the history row is written only with the
+ * run that finds nothing left. */
+
+struct batch_run {
+	char *sql;           /* the statement, :batch bound as $1 */
+	char n[24];          /* N, as the parameter's text */
+	long long rows;      /* rows changed by this run's batches */
+	long long batches;   /* batches committed by this run */
+	long long no;        /* the journal's batch number */
+	double total;        /* the count section's rows; < 0: unknown */
+	double t0;
+};
+
+/* The count section: the rows left to do, for progress only (a failure is
+ * a warning).  Read-only, with the migration's timeouts. */
+static double batch_count(struct pgw_exec *x, const struct pgw_migration *m)
+{
+	const struct pgw_stmt *st = &m->count.stmts[0];
+	struct pgw_err e = PGW_ERR_INIT;
+	PGresult *res = NULL;
+	double total = -1;
+	int error;
+
+	if (!m->count.present || !m->count.n_stmts)
+		return -1;
+	error = pgw_pg_run(x->conn, "BEGIN READ ONLY", &e);
+	if (!error)
+		error = session_reset(x, true, x->cfg->lock_timeout_ms,
+				      x->cfg->timeout_s * 1000, &e);
+	if (!error)
+		error = pgw_pg_exec(&res, x->conn, st->sql, 0, NULL, &e);
+	if (!error && PQntuples(res) == 1 && PQnfields(res) >= 1 &&
+	    !PQgetisnull(res, 0, 0))
+		total = strtod(PQgetvalue(res, 0, 0), NULL);
+	else if (!error)
+		snprintf(e.msg, sizeof(e.msg), "it gave no number");
+	if (total < 0)
+		pgw_log_warn("%s:%d: count section: %s; progress without an ETA",
+			     m->up_file ? m->up_file : m->file, st->line, e.msg);
+	PQclear(res);
+	rollback(x);
+	return total;
+}
+
+/* pgward_journal.steps: a row per batch of a deploy (statement = the
+ * batch's number), "running" before it and "done" with its rows after
+ * its COMMIT: recover sees a batch migration part-way, an operator sees
+ * how far it got. */
+static void journal_batch(struct pgw_exec *x, const struct pgw_migration *m,
+			  const struct batch_run *b, const char *status,
+			  long long rows)
+{
+	struct pgw_err e = PGW_ERR_INIT;
+	char no[24], text[256];
+	const char *p[5] = { x->deploy_id, status, m->vtext, no, text };
+	int error;
+
+	if (!x->journal)
+		return;
+	snprintf(no, sizeof(no), "%lld", b->no);
+	if (!strcmp(status, "running")) {
+		snprintf(text, sizeof(text), "batch %lld of %s (batch:%s)",
+			 b->no, m->file, b->n);
+		error = pgw_pg_exec(NULL, x->ctl,
+				    "INSERT INTO pgward_journal.steps (deploy_id,"
+				    " stage, status, version, statement, sql)"
+				    " VALUES ($1, 'migrate', $2, $3, $4::int, $5)",
+				    5, p, &e);
+	} else {
+		snprintf(text, sizeof(text),
+			 "batch %lld of %s (batch:%s): %lld rows, %lld in all%s",
+			 b->no, m->file, b->n, rows, b->rows,
+			 rows ? "" : "; recorded as applied");
+		error = pgw_pg_exec(NULL, x->ctl,
+				    "UPDATE pgward_journal.steps SET status = $2,"
+				    " sql = $5, at = pg_catalog.now()"
+				    " WHERE deploy_id = $1 AND version = $3"
+				    " AND statement = $4::int",
+				    5, p, &e);
+	}
+	if (error)
+		pgw_log_warn("journal: %s", e.msg);
+}
+
+/* Batch numbers of a deploy resumed by recover go on from where the
+ * journal stopped. */
+static long long journal_last_batch(struct pgw_exec *x,
+				    const struct pgw_migration *m)
+{
+	struct pgw_err e = PGW_ERR_INIT;
+	const char *p[2] = { x->deploy_id, m->vtext };
+	PGresult *res = NULL;
+	long long no = 0;
+
+	if (!x->journal)
+		return 0;
+	if (pgw_pg_exec(&res, x->ctl,
+			"SELECT pg_catalog.max(statement) FROM pgward_journal.steps"
+			" WHERE deploy_id = $1 AND version = $2",
+			2, p, &e) == 0 &&
+	    !PQgetisnull(res, 0, 0))
+		no = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return no;
+}
+
+/* One batch in its own transaction.  When the statement touched rows the
+ * batch commits.  When it touched none, the migration looks complete: the
+ * `final` run checks it in one snapshot (REPEATABLE READ), so that what
+ * the application writes meanwhile cannot make the verify section see
+ * rows the statement did not: if the statement touches none there either,
+ * the verify section and the history row commit in that transaction (with
+ * the deploy's checks when it is the run's last). */
+static int try_batch(struct pgw_exec *x, struct pgw_run *run, size_t idx,
+		     struct batch_run *b, bool final, long long *rows,
+		     struct pgw_watchdog *wd, struct pgw_err *err)
+{
+	struct pgw_plan_item *it = &run->items[idx];
+	const struct pgw_migration *m = it->m;
+	const char *params[1] = { b->n };
+	const Oid types[1] = { 20 }; /* int8 */
+	struct pgw_buf begin = PGW_BUF_INIT;
+	PGresult *res;
+	ExecStatusType s;
+	int error;
+
+	*rows = 0;
+	if (pgw_interrupted())
+		return interrupted(err);
+	pgw_buf_puts(&begin, final ? "BEGIN ISOLATION LEVEL REPEATABLE READ; " :
+				     "BEGIN; ");
+	session_reset_sql(&begin, true, x->cfg->lock_timeout_ms,
+			  x->cfg->timeout_s * 1000);
+	error = pgw_buf_oom(&begin) ? pgw_err_oom(err) :
+				      pgw_pg_run(x->conn, begin.ptr, err);
+	pgw_buf_release(&begin);
+	if (error)
+		return error;
+	res = PQexecParams(x->conn, b->sql, 1, types, params, NULL, NULL, 0);
+	s = PQresultStatus(res);
+	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+		char why[512];
+
+		error = pgw_pg_error(err, x->conn, res);
+		PQclear(res);
+		if (pgw_interrupted())
+			return interrupted(err);
+		if (pgw_watchdog_fired(wd, why, sizeof(why))) {
+			pgw_err_clear(err);
+			pgw_err_set(err, PGW_EFAILED, "%s:%d: cancelled: the migration %s",
+				    m->file, it->sql->stmts[0].line, why);
+			return err->code;
+		}
+		wrap_stmt(err, m, &it->sql->stmts[0]);
+		return error;
+	}
+	*rows = strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	if (!*rows && !final) {
+		rollback(x); /* nothing was changed */
+		return 0;
+	}
+	if (!*rows) {
+		error = pgw_history_ensure(x->conn, x->cfg->schema, err);
+		if (!error && !run->down)
+			error = run_verify(x, m, wd, err);
+		it->duration_ms = (long long)((pgw_clock_now() - b->t0) * 1000);
+		if (!error)
+			error = record(x, run, idx, idx, err);
+	}
+	if (!error && x->each_commit)
+		error = x->each_commit(x->conn, x->commit_ctx, err);
+	if (!error && !*rows && x->before_commit && idx + 1 == run->n)
+		error = x->before_commit(x->conn, x->before_commit_ctx, err);
+	if (!error && !*rows && x->last_commit && idx + 1 == run->n)
+		error = x->last_commit(x->conn, x->commit_ctx, err);
+	if (error)
+		return error;
+	if (pgw_interrupted())
+		return interrupted(err);
+	if (!locks_held(x))
+		return lock_lost(x, err);
+	return commit(x, err);
+}
+
+/* try_batch, again after a lock timeout, a deadlock or (in the final
+ * snapshot) a serialization failure. */
+static int batch_retrying(struct pgw_exec *x, struct pgw_run *run,
+			  size_t idx, struct batch_run *b, bool final,
+			  long long *rows, struct pgw_watchdog *wd,
+			  struct pgw_err *err)
+{
+	int attempt, error;
+
+	for (attempt = 0;; attempt++) {
+		error = try_batch(x, run, idx, b, final, rows, wd, err);
+		if (!error)
+			return 0;
+		rollback(x);
+		if (!retry_after(x, wd, attempt,
+				 retryable(err) || !strcmp(err->sqlstate, "40001"),
+				 err))
+			return error;
+	}
+}
+
+static void batch_progress(const struct pgw_migration *m,
+			   const struct batch_run *b, bool finished)
+{
+	struct pgw_progress pr = { "batch", m->file, (double)b->rows,
+				   b->total > 0 ? b->total : 0, 0,
+				   pgw_clock_now() - b->t0, finished };
+
+	pgw_progress_report(&pr);
+}
+
+static int run_batch(struct pgw_exec *x, struct pgw_run *run, size_t idx,
+		     struct pgw_watchdog *wd, struct pgw_err *err)
+{
+	struct pgw_plan_item *it = &run->items[idx];
+	const struct pgw_migration *m = it->m;
+	struct batch_run b;
+	long long rows = 0;
+	size_t positional;
+	int found, error;
+	bool final = false;
+	double secs;
+
+	pgw_fault("segment-before");
+	memset(&b, 0, sizeof(b));
+	b.t0 = pgw_clock_now();
+	error = pgw_sql_batch_bind(&b.sql, &found, &positional,
+				   it->sql->stmts[0].sql, false, err);
+	if (error)
+		return error;
+	snprintf(b.n, sizeof(b.n), "%ld", it->sql->batch);
+	pgw_log_info("applying %s (batch:%ld: a short transaction per batch)",
+		     m->file, it->sql->batch);
+	b.total = batch_count(x, m);
+	if (b.total >= 0)
+		pgw_log_info("%s: about %.0f rows to do", m->file, b.total);
+	b.no = journal_last_batch(x, m);
+	for (;;) {
+		if (!final) {
+			b.no++;
+			journal_batch(x, m, &b, "running", 0);
+		}
+		error = batch_retrying(x, run, idx, &b, final, &rows, wd, err);
+		if (error)
+			break;
+		if (!rows && !final) {
+			final = true; /* nothing left: check in one snapshot */
+			continue;
+		}
+		if (!rows) {
+			journal_batch(x, m, &b, "done", 0);
+			break;
+		}
+		final = false;
+		b.rows += rows;
+		b.batches++;
+		x->committed_any = true;
+		journal_batch(x, m, &b, "done", rows);
+		batch_progress(m, &b, false);
+		/* a statement that does not exclude what it has done would
+		 * never run out of rows */
+		if (b.total >= 0 &&
+		    (double)b.rows > 2 * b.total + 2 * (double)it->sql->batch) {
+			pgw_err_set(err, PGW_EFAILED,
+				    "%s:%d: %lld rows changed, more than twice the %.0f the count section gave: the batch statement does not seem to exclude the rows it has done",
+				    m->file, it->sql->stmts[0].line, b.rows,
+				    b.total);
+			error = err->code;
+			break;
+		}
+		pgw_fault("batch-between");
+	}
+	free(b.sql);
+	if (error) {
+		if (b.batches && err->code != PGW_ENOMEM) {
+			pgw_err_note(err, "%lld batch%s of %s (%lld rows) had committed and stay: the statement skips the rows they did",
+				     b.batches, b.batches == 1 ? "" : "es",
+				     m->file, b.rows);
+			pgw_err_hint(err, "fix the cause and run 'pgward up' again (after a deploy: 'pgward recover'): the migration resumes where it stopped and is recorded as applied when no row is left");
+			err->code = PGW_EUNSAFE;
+			error = PGW_EUNSAFE;
+		}
+		return error;
+	}
+	it->done = true;
+	x->committed_any = true;
+	batch_progress(m, &b, true);
+	secs = pgw_clock_now() - b.t0;
+	pgw_log(x->quiet ? PGW_LOG_INFO : PGW_LOG_NOTICE,
+		"applied %s (%lld ms; %lld rows in %lld batch%s, %.0f rows/s)",
+		m->file, it->duration_ms, b.rows, b.batches,
+		b.batches == 1 ? "" : "es", secs > 0 ? (double)b.rows / secs : 0);
+	pgw_fault("segment-after");
+	return 0;
+}
+
 int pgw_exec_run(struct pgw_exec *x, struct pgw_run *run, struct pgw_err *err)
 {
 	struct pgw_watchdog *wd = NULL;
@@ -779,7 +1094,9 @@ int pgw_exec_run(struct pgw_exec *x, struct pgw_run *run, struct pgw_err *err)
 				   run->items[last + 1].segment == run->items[first].segment;
 		     last++)
 			;
-		if (run->items[first].sql->transactional)
+		if (run->items[first].sql->batch && !run->down)
+			error = run_batch(x, run, first, wd, err);
+		else if (run->items[first].sql->transactional)
 			error = run_segment(x, run, first, last, wd, err);
 		else
 			error = run_notx(x, run, first, wd, err);

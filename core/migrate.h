@@ -1,7 +1,8 @@
 /* migrate.h - run a planned up or down: segments in transactions with
  * lock and statement timeouts, retries on lock timeouts and deadlocks, the
  * lock-hold watchdog, transaction:false sections statement by statement,
- * history rows written with the migrations they record. */
+ * batch:N sections a short transaction per batch, history rows written
+ * with the migrations they record. */
 #ifndef PGW_MIGRATE_H
 #define PGW_MIGRATE_H
 
@@ -18,7 +19,8 @@ struct pgw_exec {
 	const char *deploy_id;
 	bool committed_any; /* some segment of this run committed */
 	bool quiet;         /* each migration logged at info, not notice */
-	bool journal;       /* transaction:false steps to pgward_journal */
+	bool journal;       /* transaction:false steps and batches to
+			     * pgward_journal */
 	/* the caller's own lock (pgw_run_opts.still_locked) */
 	bool (*still_locked)(void *ctx);
 	void *still_locked_ctx;

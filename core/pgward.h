@@ -194,6 +194,7 @@ struct pgw_section {
 	bool present;
 	bool transactional; /* false: transaction:false */
 	bool split_none;    /* sent as one string */
+	long batch;         /* batch:N, rows per batch; 0: not batched */
 	char *text;         /* the section body */
 	char *directives;   /* as written after the marker, "" if none */
 	int line;           /* line of the body's first line */
@@ -210,6 +211,8 @@ struct pgw_migration {
 	char *up_file, *down_file, *verify_file; /* pair files; NULL: `file` */
 	char checksum[65]; /* SHA-256 of the up section, hex */
 	struct pgw_section up, down, verify;
+	struct pgw_section count; /* -- migrate:count: rows a batch:N up
+				   * section has to do (progress only) */
 	bool parsed; /* statements read: flags below are valid */
 	bool destructive;
 	bool adds_enum_value;

@@ -66,8 +66,9 @@ void pgw_run_free(struct pgw_run *run)
 	free(run);
 }
 
-/* A segment ends after a transaction:false migration, before one, and
- * after a migration that adds an enum value (it must commit before use). */
+/* A segment ends after a transaction:false or batch:N migration, before
+ * one, and after a migration that adds an enum value (it must commit
+ * before use). */
 static void assign_segments(struct pgw_run *run)
 {
 	int seg = 0;
@@ -77,7 +78,7 @@ static void assign_segments(struct pgw_run *run)
 	for (i = 0; i < run->n; i++) {
 		struct pgw_plan_item *it = &run->items[i];
 
-		if (!it->sql->transactional) {
+		if (!it->sql->transactional || it->sql->batch) {
 			if (open)
 				seg++;
 			it->segment = seg++;

@@ -128,7 +128,7 @@ static int unfinished_statements(PGresult **out, struct recover *rc,
 
 	*out = NULL;
 	error = pgw_pg_exec(&res, rc->ctl,
-			    "SELECT version, statement, status, undo_sql"
+			    "SELECT version, statement, status, undo_sql, sql"
 			    " FROM pgward_journal.steps WHERE deploy_id = $1"
 			    " AND version IS NOT NULL"
 			    " ORDER BY at DESC, statement DESC",
@@ -149,6 +149,25 @@ static int unfinished_statements(PGresult **out, struct recover *rc,
 	}
 	*out = res;
 	return 0;
+}
+
+/* Did batches of a batch:N migration the history does not record
+ * commit?  Their rows changed, and no SQL undoes that. */
+static bool batches_committed(PGresult *steps, const struct pgw_history *h)
+{
+	int i;
+
+	for (i = 0; steps && i < PQntuples(steps); i++) {
+		int64_t v;
+		struct pgw_err ignored = PGW_ERR_INIT;
+
+		if (pgw_version_parse(&v, PQgetvalue(steps, i, 0), &ignored) == 0 &&
+		    !pgw_history_find(h, v) &&
+		    strcmp(PQgetvalue(steps, i, 2), "done") == 0 &&
+		    strncmp(PQgetvalue(steps, i, 4), "batch ", 6) == 0)
+			return true;
+	}
+	return false;
 }
 
 /* The way back for the statements of an unfinished section: what the
@@ -214,7 +233,7 @@ static int way_back(struct recover *rc, struct pgw_err *err)
 {
 	struct pgw_history *h = NULL;
 	PGresult *steps = NULL;
-	bool destructive = false;
+	bool destructive = false, batched;
 	size_t i;
 	int error;
 
@@ -223,22 +242,28 @@ static int way_back(struct recover *rc, struct pgw_err *err)
 		error = unfinished_statements(&steps, rc, h, err);
 	if (!error && steps)
 		error = undo_statements(rc, steps, h, err);
+	/* a batch migration part-way changed rows: only the archive has
+	 * them as they were */
+	batched = !error && batches_committed(steps, h);
 	PQclear(steps);
 	for (i = 0; !error && i < h->n; i++)
 		if (h->v[i].version > rc->from && h->v[i].version <= rc->to &&
 		    h->v[i].destructive)
 			destructive = true;
-	if (!error && head_of(h) != rc->from && destructive) {
+	if (!error && ((head_of(h) != rc->from && destructive) || batched)) {
+		const char *what = batched ? "committed batches of a data migration"
+					   : "committed destructive migrations";
+
 		/* no one can prove a restore loses no committed row unless
 		 * writes were stopped */
 		if (!rc->backup) {
 			error = pgw_err_set(err, PGW_EUNSAFE,
-					    "deploy %s committed destructive migrations and has no backup to restore",
-					    rc->r->id);
+					    "deploy %s %s and has no backup to restore",
+					    rc->r->id, what);
 		} else if (!rc->o->writes_stopped) {
 			error = pgw_err_set(err, PGW_EUNSAFE,
-					    "deploy %s committed destructive migrations: going back means restoring its backup, and without --writes-stopped pgward cannot prove that loses no committed row",
-					    rc->r->id);
+					    "deploy %s %s: going back means restoring its backup, and without --writes-stopped pgward cannot prove that loses no committed row",
+					    rc->r->id, what);
 			pgw_err_hint(err, "stop the application's writes, then run: pgward recover --writes-stopped (or: pgward restore %s --yes)",
 				     rc->backup);
 		} else {
@@ -360,7 +385,7 @@ static int recover_one(struct recover *rc, struct pgw_err *err)
 	pgw_log_notice("deploy %s (%s -> %s) stopped in its %s stage; the database is at %s%s",
 		       rc->r->id, rc->r->from, rc->r->to, rc->r->stage,
 		       rc->r->at ? rc->r->at : "?",
-		       steps ? ", with a transaction:false section part-way" : "");
+		       steps ? ", with a transaction:false or batched migration part-way" : "");
 	if (going_back) {
 		PQclear(steps);
 		return way_back(rc, err);

@@ -2,6 +2,7 @@
 #include "sqlparse.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -406,6 +407,164 @@ done:
 	pgw_stmts_free(v, n);
 	pg_query_free_split_result(sr);
 	return error;
+}
+
+int pgw_sql_kind(char out[64], const char *sql, struct pgw_err *err)
+{
+	PgQueryParseResult pr = pg_query_parse(sql);
+	json_t *root = NULL, *stmts, *stmt;
+	int error = 0;
+
+	out[0] = '\0';
+	if (pr.error) {
+		error = pgw_err_set(err, PGW_EINVAL, "%s", pr.error->message);
+		goto done;
+	}
+	root = json_loads(pr.parse_tree, 0, NULL);
+	if (!root) {
+		error = pgw_err_set(err, PGW_ERROR, "cannot read the parse tree");
+		goto done;
+	}
+	stmts = json_object_get(root, "stmts");
+	stmt = json_object_get(json_array_get(stmts, 0), "stmt");
+	if (json_array_size(stmts) == 1 && json_object_size(stmt) == 1) {
+		const char *kind = json_object_iter_key(json_object_iter(stmt));
+		json_t *n = json_object_iter_value(json_object_iter(stmt));
+
+		snprintf(out, 64, "%s",
+			 !strcmp(kind, "SelectStmt") && json_object_get(n, "intoClause") ?
+				 "SelectInto" : kind);
+	}
+done:
+	json_decref(root);
+	pg_query_free_parse_result(pr);
+	return error;
+}
+
+static bool ident_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_' || c == '$' ||
+	       (unsigned char)c >= 0x80;
+}
+
+/* If s[i] starts a string literal, quoted identifier, dollar-quoted
+ * string or comment, the offset just after it; else i. */
+static size_t skip_quoted(const char *s, size_t i)
+{
+	size_t j;
+
+	if (s[i] == '\'' || s[i] == '"') {
+		char q = s[i];
+		/* E'...' takes backslash escapes */
+		bool esc = q == '\'' && i > 0 && (s[i - 1] == 'E' || s[i - 1] == 'e') &&
+			   (i < 2 || !ident_char(s[i - 2]));
+
+		for (j = i + 1; s[j]; j++) {
+			if (esc && s[j] == '\\' && s[j + 1]) {
+				j++;
+			} else if (s[j] == q) {
+				if (s[j + 1] != q)
+					return j + 1;
+				j++;
+			}
+		}
+		return j;
+	}
+	if (s[i] == '-' && s[i + 1] == '-') {
+		for (j = i; s[j] && s[j] != '\n'; j++)
+			;
+		return j;
+	}
+	if (s[i] == '/' && s[i + 1] == '*')
+		return skip_noise(s, i, strlen(s));
+	if (s[i] == '$' && (i == 0 || !ident_char(s[i - 1])) &&
+	    !isdigit((unsigned char)s[i + 1])) {
+		size_t tag;
+
+		for (j = i + 1; s[j] && s[j] != '$' && ident_char(s[j]); j++)
+			;
+		if (s[j] != '$')
+			return i;
+		tag = j + 1 - i;
+		for (j = j + 1; s[j]; j++)
+			if (s[j] == '$' && !strncmp(s + j, s + i, tag))
+				return j + tag;
+		return j;
+	}
+	return i;
+}
+
+int pgw_sql_batch_bind(char **out, int *found, size_t *positional,
+		       const char *sql, bool pad, struct pgw_err *err)
+{
+	const size_t plen = strlen(PGW_BATCH_PLACEHOLDER);
+	struct pgw_buf b = PGW_BUF_INIT;
+	size_t i = 0, from = 0;
+
+	*out = NULL;
+	*found = 0;
+	*positional = 0;
+	while (sql[i]) {
+		size_t j = skip_quoted(sql, i);
+
+		if (j != i) {
+			i = j;
+			continue;
+		}
+		if (sql[i] == '$' && isdigit((unsigned char)sql[i + 1]) &&
+		    (i == 0 || !ident_char(sql[i - 1]))) {
+			if (!*positional)
+				*positional = i + 1;
+		} else if (!strncmp(sql + i, PGW_BATCH_PLACEHOLDER, plen) &&
+			   (i == 0 || sql[i - 1] != ':') &&
+			   !ident_char(sql[i + plen])) {
+			pgw_buf_put(&b, sql + from, i - from);
+			pgw_buf_puts(&b, pad ? "$1    " : "$1");
+			(*found)++;
+			i += plen;
+			from = i;
+			continue;
+		}
+		i++;
+	}
+	pgw_buf_puts(&b, sql + from);
+	if (pgw_buf_oom(&b))
+		return pgw_err_oom(err);
+	*out = pgw_buf_detach(&b);
+	return *out ? 0 : pgw_err_oom(err);
+}
+
+int pgw_sql_batch_unbind(char **out, const char *sql, struct pgw_err *err)
+{
+	struct pgw_buf b = PGW_BUF_INIT;
+	size_t i = 0, from = 0;
+
+	*out = NULL;
+	while (sql[i]) {
+		size_t j = skip_quoted(sql, i), k;
+
+		if (j != i) {
+			i = j;
+			continue;
+		}
+		if (sql[i] == '$' && sql[i + 1] == '1' &&
+		    !isdigit((unsigned char)sql[i + 2]) &&
+		    (i == 0 || !ident_char(sql[i - 1]))) {
+			pgw_buf_put(&b, sql + from, i - from);
+			pgw_buf_puts(&b, PGW_BATCH_PLACEHOLDER);
+			/* the padding pgw_sql_batch_bind() added */
+			for (k = i + 2; k < i + 6 && sql[k] == ' '; k++)
+				;
+			i = from = k;
+			continue;
+		}
+		i++;
+	}
+	pgw_buf_puts(&b, sql + from);
+	if (pgw_buf_oom(&b))
+		return pgw_err_oom(err);
+	*out = pgw_buf_detach(&b);
+	return *out ? 0 : pgw_err_oom(err);
 }
 
 void pgw_stmt_summary(struct pgw_buf *out, const char *sql)

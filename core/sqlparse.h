@@ -18,6 +18,24 @@ int pgw_sql_whole(struct pgw_stmt **out, size_t *n_out, const char *text,
 		  int first_line, struct pgw_err *err);
 void pgw_stmts_free(struct pgw_stmt *stmts, size_t n);
 
+/* The kind of the one statement in `sql` as PostgreSQL's parser names
+ * it ("UpdateStmt", "SelectStmt", ...; "SelectInto" for SELECT ... INTO),
+ * written into out[64]; "" when the text is no single statement. */
+int pgw_sql_kind(char out[64], const char *sql, struct pgw_err *err);
+
+/* The batch placeholder of a batch:N statement, `:batch`, written outside
+ * string literals, quoted identifiers and comments.  pgw_sql_batch_bind()
+ * rewrites each as the parameter `$1` (with `pad`, followed by four spaces
+ * so that offsets and lines stay those of the file), counts them in
+ * *found and sets *positional to the 1-based offset of a `$n` parameter
+ * the text has of its own (0: none).  pgw_sql_batch_unbind() turns the
+ * `$1` of a bound statement (and the padding left of it) back into
+ * `:batch`.  Caller owns *out (free()); PGW_ENOMEM on OOM. */
+#define PGW_BATCH_PLACEHOLDER ":batch"
+int pgw_sql_batch_bind(char **out, int *found, size_t *positional,
+		       const char *sql, bool pad, struct pgw_err *err);
+int pgw_sql_batch_unbind(char **out, const char *sql, struct pgw_err *err);
+
 /* The statement's first words, whitespace folded, passwords hidden:
  * "CREATE INDEX CONCURRENTLY ix_prices_latest ON ...". */
 void pgw_stmt_summary(struct pgw_buf *out, const char *sql);

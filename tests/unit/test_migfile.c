@@ -67,6 +67,14 @@ static void load_ok(struct fx *fx)
 
 /* Load and parse the dir, expecting PGW_EINVAL with every one of the
  * NULL-terminated strings in the message. */
+/* Forget the last load and its error, for the next case. */
+static void fx_reset(struct fx *fx)
+{
+	pgw_migset_free(fx->set);
+	fx->set = NULL;
+	pgw_err_clear(&fx->err);
+}
+
 static void load_fails(struct fx *fx, ...)
 {
 	int rc = pgw_migset_load(&fx->set, fx->dir, &fx->err);
@@ -720,6 +728,246 @@ static void test_migfile__version_parse(void **state)
 	assert_int_equal(pgw_version_parse(&v, "", &err), PGW_EINVAL);
 }
 
+/* batch:N: one DML statement with the :batch placeholder, kept as
+ * written; a count section beside it. */
+static void test_migfile__batch_section_is_parsed(void **state)
+{
+	struct fx *fx = *state;
+	const struct pgw_migration *m;
+
+	put(fx, "001_a.sql",
+	    "-- migrate:up batch:500\n"
+	    "UPDATE t SET v = v * 2, note = ':batch'\n"
+	    " WHERE id IN (SELECT id FROM t WHERE NOT done LIMIT :batch);\n"
+	    "-- migrate:count\n"
+	    "SELECT count(*) FROM t WHERE NOT done;\n"
+	    "-- migrate:down\n"
+	    "UPDATE t SET v = v / 2;\n");
+	load_ok(fx);
+	m = &fx->set->v[0];
+	assert_int_equal(m->up.batch, 500);
+	assert_true(m->up.transactional);
+	assert_int_equal(m->up.n_stmts, 1);
+	assert_int_equal(m->up.stmts[0].line, 2);
+	assert_string_equal(m->up.stmts[0].sql,
+			    "UPDATE t SET v = v * 2, note = ':batch'\n"
+			    " WHERE id IN (SELECT id FROM t WHERE NOT done LIMIT :batch)");
+	assert_true(m->destructive);
+	assert_true(m->count.present);
+	assert_int_equal(m->count.n_stmts, 1);
+	assert_int_equal(m->count.stmts[0].line, 5);
+	assert_int_equal(m->down.batch, 0);
+}
+
+static void test_migfile__batch_insert_select_and_delete(void **state)
+{
+	struct fx *fx = *state;
+
+	put(fx, "001_a.sql",
+	    "-- migrate:up batch:10\n"
+	    "INSERT INTO b (id) SELECT id FROM a WHERE NOT EXISTS\n"
+	    " (SELECT 1 FROM b WHERE b.id = a.id) ORDER BY id LIMIT :batch;\n");
+	put(fx, "002_b.sql",
+	    "-- migrate:up batch:10\n"
+	    "WITH gone AS (SELECT id FROM a WHERE old LIMIT :batch)\n"
+	    "DELETE FROM a USING gone WHERE a.id = gone.id;\n");
+	load_ok(fx);
+	assert_int_equal(fx->set->v[0].up.batch, 10);
+	assert_false(fx->set->v[0].destructive);
+	assert_true(fx->set->v[1].destructive);
+}
+
+/* The placeholder inside literals, quoted names and comments is text. */
+static void test_migfile__batch_placeholder_outside_literals(void **state)
+{
+	struct fx *fx = *state;
+
+	put(fx, "001_a.sql",
+	    "-- migrate:up batch:10\n"
+	    "UPDATE t SET a = ':batch', b = $q$ :batch $q$, \"c:batch\" = 1\n"
+	    " /* LIMIT :batch */ WHERE true; -- :batch\n");
+	load_fails(fx, "001_a.sql:2:", "no :batch placeholder", NULL);
+}
+
+static void test_migfile__batch_size_zero(void **state)
+{
+	struct fx *fx = *state;
+
+	put(fx, "001_a.sql",
+	    "-- a comment\n"
+	    "-- migrate:up batch:0\n"
+	    "UPDATE t SET v = 1 WHERE id IN (SELECT id FROM t LIMIT :batch);\n");
+	load_fails(fx, "001_a.sql:2:", "batch:0", "from 1 to", NULL);
+}
+
+static void test_migfile__batch_size_not_a_number(void **state)
+{
+	struct fx *fx = *state;
+
+	put(fx, "001_a.sql",
+	    "-- migrate:up batch:1k\n"
+	    "UPDATE t SET v = 1 WHERE id IN (SELECT id FROM t LIMIT :batch);\n");
+	load_fails(fx, "001_a.sql:1:", "batch:1k", NULL);
+	fx_reset(fx);
+	put(fx, "001_a.sql",
+	    "-- migrate:up batch:\n"
+	    "UPDATE t SET v = 1 WHERE id IN (SELECT id FROM t LIMIT :batch);\n");
+	load_fails(fx, "001_a.sql:1:", "N must be", NULL);
+	fx_reset(fx);
+	put(fx, "001_a.sql",
+	    "-- migrate:up batch:99999999999999999999999\n"
+	    "UPDATE t SET v = 1 WHERE id IN (SELECT id FROM t LIMIT :batch);\n");
+	load_fails(fx, "001_a.sql:1:", "N must be", NULL);
+}
+
+static void test_migfile__batch_two_statements(void **state)
+{
+	struct fx *fx = *state;
+
+	put(fx, "001_a.sql",
+	    "-- migrate:up batch:10\n"
+	    "UPDATE t SET v = 1 WHERE id IN (SELECT id FROM t LIMIT :batch);\n"
+	    "\n"
+	    "UPDATE u SET v = 1 WHERE id IN (SELECT id FROM u LIMIT :batch);\n");
+	load_fails(fx, "001_a.sql:4:", "second statement", "UPDATE u SET", NULL);
+}
+
+static void test_migfile__batch_not_dml(void **state)
+{
+	struct fx *fx = *state;
+
+	put(fx, "001_a.sql",
+	    "-- migrate:up batch:10\n"
+	    "SELECT id FROM t LIMIT :batch;\n");
+	load_fails(fx, "001_a.sql:2:", "not a data change", NULL);
+	fx_reset(fx);
+	put(fx, "001_a.sql",
+	    "-- migrate:up batch:10\n"
+	    "CREATE TABLE x AS SELECT id FROM t LIMIT :batch;\n");
+	load_fails(fx, "001_a.sql:2:", "not a data change", NULL);
+}
+
+static void test_migfile__batch_without_placeholder(void **state)
+{
+	struct fx *fx = *state;
+
+	put(fx, "001_a.sql",
+	    "-- migrate:up batch:10\n"
+	    "UPDATE t SET v = 1 WHERE id IN (SELECT id FROM t LIMIT 10);\n");
+	load_fails(fx, "001_a.sql:2:", "no :batch placeholder", NULL);
+}
+
+static void test_migfile__batch_with_own_parameter(void **state)
+{
+	struct fx *fx = *state;
+
+	put(fx, "001_a.sql",
+	    "-- migrate:up batch:10\n"
+	    "UPDATE t SET v = 1\n"
+	    " WHERE v = $2 AND id IN (SELECT id FROM t LIMIT :batch);\n");
+	load_fails(fx, "001_a.sql:3:", "'$2'", NULL);
+}
+
+static void test_migfile__batch_with_transaction_false(void **state)
+{
+	struct fx *fx = *state;
+
+	put(fx, "001_a.sql",
+	    "-- migrate:up transaction:false batch:10\n"
+	    "UPDATE t SET v = 1 WHERE id IN (SELECT id FROM t LIMIT :batch);\n");
+	load_fails(fx, "001_a.sql:1:", "transaction:false", NULL);
+}
+
+static void test_migfile__batch_on_down(void **state)
+{
+	struct fx *fx = *state;
+
+	put(fx, "001_a.sql",
+	    "-- migrate:up\n"
+	    "CREATE TABLE t (id int);\n"
+	    "-- migrate:down batch:10\n"
+	    "DELETE FROM t WHERE id IN (SELECT id FROM t LIMIT :batch);\n");
+	load_fails(fx, "001_a.sql:3:", "batch:10", NULL);
+}
+
+static void test_migfile__count_not_one_select(void **state)
+{
+	struct fx *fx = *state;
+
+	put(fx, "001_a.sql",
+	    "-- migrate:up batch:10\n"
+	    "UPDATE t SET v = 1 WHERE id IN (SELECT id FROM t LIMIT :batch);\n"
+	    "-- migrate:count\n"
+	    "SELECT count(*) FROM t;\n"
+	    "SELECT 1;\n");
+	load_fails(fx, "001_a.sql:5:", "count section", NULL);
+	fx_reset(fx);
+	put(fx, "001_a.sql",
+	    "-- migrate:up batch:10\n"
+	    "UPDATE t SET v = 1 WHERE id IN (SELECT id FROM t LIMIT :batch);\n"
+	    "-- migrate:count\n"
+	    "DELETE FROM t;\n");
+	load_fails(fx, "001_a.sql:4:", "count section", NULL);
+	fx_reset(fx);
+	put(fx, "001_a.sql",
+	    "-- migrate:up batch:10\n"
+	    "UPDATE t SET v = 1 WHERE id IN (SELECT id FROM t LIMIT :batch);\n"
+	    "-- migrate:count\n"
+	    "-- nothing\n");
+	load_fails(fx, "001_a.sql:3:", "no query", NULL);
+}
+
+static void test_migfile__count_without_batch(void **state)
+{
+	struct fx *fx = *state;
+
+	put(fx, "001_a.sql",
+	    "-- migrate:up\n"
+	    "UPDATE t SET v = 1;\n"
+	    "-- migrate:count\n"
+	    "SELECT count(*) FROM t;\n");
+	load_fails(fx, "001_a.sql:3:", "batch:N", NULL);
+}
+
+/* A pair's up file may carry the count section. */
+static void test_migfile__batch_pair_with_count(void **state)
+{
+	struct fx *fx = *state;
+	const struct pgw_migration *m;
+
+	put(fx, "001_a.up.sql",
+	    "-- migrate:up batch:100\n"
+	    "UPDATE t SET v = 1 WHERE id IN (SELECT id FROM t WHERE v <> 1 LIMIT :batch);\n"
+	    "-- migrate:count\n"
+	    "SELECT count(*) FROM t WHERE v <> 1;\n");
+	put(fx, "001_a.down.sql", "SELECT 1;\n");
+	load_ok(fx);
+	m = &fx->set->v[0];
+	assert_int_equal(m->up.batch, 100);
+	assert_int_equal(m->count.n_stmts, 1);
+	assert_int_equal(m->count.stmts[0].line, 4);
+}
+
+/* The checksum is the up body's: batch:N is tuning, not the migration. */
+static void test_migfile__batch_size_not_in_checksum(void **state)
+{
+	struct fx *fx = *state;
+	char first[65];
+
+	put(fx, "001_a.sql",
+	    "-- migrate:up batch:100\n"
+	    "UPDATE t SET v = 1 WHERE id IN (SELECT id FROM t LIMIT :batch);\n");
+	load_ok(fx);
+	memcpy(first, fx->set->v[0].checksum, sizeof(first));
+	pgw_migset_free(fx->set);
+	fx->set = NULL;
+	put(fx, "001_a.sql",
+	    "-- migrate:up batch:5000\n"
+	    "UPDATE t SET v = 1 WHERE id IN (SELECT id FROM t LIMIT :batch);\n");
+	load_ok(fx);
+	assert_string_equal(first, fx->set->v[0].checksum);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -768,6 +1016,21 @@ int main(void)
 		T(test_migfile__load_alone_does_not_parse),
 		T(test_migfile__missing_dir),
 		T(test_migfile__version_parse),
+		T(test_migfile__batch_section_is_parsed),
+		T(test_migfile__batch_insert_select_and_delete),
+		T(test_migfile__batch_placeholder_outside_literals),
+		T(test_migfile__batch_size_zero),
+		T(test_migfile__batch_size_not_a_number),
+		T(test_migfile__batch_two_statements),
+		T(test_migfile__batch_not_dml),
+		T(test_migfile__batch_without_placeholder),
+		T(test_migfile__batch_with_own_parameter),
+		T(test_migfile__batch_with_transaction_false),
+		T(test_migfile__batch_on_down),
+		T(test_migfile__count_not_one_select),
+		T(test_migfile__count_without_batch),
+		T(test_migfile__batch_pair_with_count),
+		T(test_migfile__batch_size_not_in_checksum),
 		/* last, so that a sanitizer abort in it cannot hide the
 		 * results of the others */
 		T(test_migfile__empty_dir_is_empty_set),
