@@ -6,6 +6,12 @@
 -- then.  For each such row: open, high and low NULL -> close, high and low
 -- widened to the bar's open and close, is_latest recomputed (true only on
 -- the asset's most recent date).
+-- The ids of a batch are collected first (ARRAY(...): an InitPlan, run
+-- before any row is touched), then the rows are updated by primary key:
+-- a row stays locked only from its own update to the batch's COMMIT,
+-- never while the search for the next candidates scans the table (an
+-- IN (...) join may instead scan prices for the target rows, locking
+-- each as it finds it).
 -- Batched (docs/migrations.md): each run of the statement fixes at most
 -- 5,000 rows of each kind in a short transaction of its own, so the
 -- importer's writes wait for one batch at most, never for the whole
@@ -23,7 +29,7 @@ UPDATE prices p
        low = least(p.low, p.open, p.close, p.high),
        is_latest = (p.date = (SELECT max(q.date) FROM prices q
                                WHERE q.asset_id = p.asset_id))
- WHERE p.id IN (
+ WHERE p.id = ANY (ARRAY(
         -- bars with a missing or inconsistent value
         (SELECT id FROM prices
           WHERE open IS NULL OR high IS NULL OR low IS NULL
@@ -44,7 +50,7 @@ UPDATE prices p
                                WHERE r.asset_id = a.id
                                ORDER BY r.date DESC LIMIT 1) l
           WHERE NOT l.is_latest
-          LIMIT :batch));
+          LIMIT :batch)));
 
 -- migrate:count
 SELECT (SELECT count(*) FROM prices
