@@ -252,6 +252,28 @@ static int commit(struct pgw_exec *x, struct pgw_err *err)
 	return error;
 }
 
+/* The end of a segment's transaction: the caller's commit hooks (and,
+ * for the run's last one, the schema verification), then COMMIT unless a
+ * signal came or a lock was lost. */
+static int commit_segment(struct pgw_exec *x, bool last, struct pgw_err *err)
+{
+	int error = 0;
+
+	if (x->each_commit)
+		error = x->each_commit(x->conn, x->commit_ctx, err);
+	if (!error && last && x->before_commit)
+		error = x->before_commit(x->conn, x->before_commit_ctx, err);
+	if (!error && last && x->last_commit)
+		error = x->last_commit(x->conn, x->commit_ctx, err);
+	if (error)
+		return error;
+	if (pgw_interrupted())
+		return interrupted(err);
+	if (!locks_held(x))
+		return lock_lost(x, err);
+	return commit(x, err);
+}
+
 static int try_segment(struct pgw_exec *x, struct pgw_run *run, size_t first,
 		       size_t last, struct pgw_watchdog *wd,
 		       struct pgw_err *err)
@@ -295,19 +317,7 @@ static int try_segment(struct pgw_exec *x, struct pgw_run *run, size_t first,
 	pgw_buf_release(&reset);
 	if (!error)
 		error = record(x, run, first, last, err);
-	if (!error && x->each_commit)
-		error = x->each_commit(x->conn, x->commit_ctx, err);
-	if (!error && x->before_commit && last + 1 == run->n)
-		error = x->before_commit(x->conn, x->before_commit_ctx, err);
-	if (!error && x->last_commit && last + 1 == run->n)
-		error = x->last_commit(x->conn, x->commit_ctx, err);
-	if (error)
-		return error;
-	if (pgw_interrupted())
-		return interrupted(err);
-	if (!locks_held(x))
-		return lock_lost(x, err);
-	return commit(x, err);
+	return error ? error : commit_segment(x, last + 1 == run->n, err);
 }
 
 /* After a failed attempt, rolled back: whether to try again (a lock
@@ -946,19 +956,7 @@ static int try_batch(struct pgw_exec *x, struct pgw_run *run, size_t idx,
 		if (!error)
 			error = record(x, run, idx, idx, err);
 	}
-	if (!error && x->each_commit)
-		error = x->each_commit(x->conn, x->commit_ctx, err);
-	if (!error && !*rows && x->before_commit && idx + 1 == run->n)
-		error = x->before_commit(x->conn, x->before_commit_ctx, err);
-	if (!error && !*rows && x->last_commit && idx + 1 == run->n)
-		error = x->last_commit(x->conn, x->commit_ctx, err);
-	if (error)
-		return error;
-	if (pgw_interrupted())
-		return interrupted(err);
-	if (!locks_held(x))
-		return lock_lost(x, err);
-	return commit(x, err);
+	return error ? error : commit_segment(x, !*rows && idx + 1 == run->n, err);
 }
 
 /* try_batch, again after a lock timeout, a deadlock or (in the final
