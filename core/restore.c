@@ -286,27 +286,44 @@ static void report_table(const struct pgw_manifest_table *t, long long rows,
 	pgw_progress_report(&p);
 }
 
-/* Start COPY ... FROM STDIN for a table of the manifest. */
-static int copy_start(PGconn *c, const struct pgw_manifest_table *t,
-		      struct pgw_err *err)
+/* Append a manifest table's quoted "schema"."name" to sql. */
+static int put_table_name(struct pgw_buf *sql, PGconn *c,
+			  const struct pgw_manifest_table *t, struct pgw_err *err)
 {
-	struct pgw_buf sql = PGW_BUF_INIT;
 	char *qs = pgw_pg_ident(c, t->schema, err), *qn = NULL;
-	PGresult *res;
-	int error = 0;
 
 	if (qs)
 		qn = pgw_pg_ident(c, t->name, err);
-	if (!qs || !qn) {
-		PQfreemem(qs);
-		return err->code;
-	}
-	pgw_buf_printf(&sql, "COPY %s.%s", qs, qn);
-	if (t->columns && *t->columns)
-		pgw_buf_printf(&sql, " (%s)", t->columns);
-	pgw_buf_puts(&sql, " FROM STDIN");
+	if (qs && qn)
+		pgw_buf_printf(sql, "%s.%s", qs, qn);
 	PQfreemem(qs);
 	PQfreemem(qn);
+	return qs && qn ? 0 : err->code;
+}
+
+/* Start COPY ... FROM STDIN for a table of the manifest.  FREEZE for a
+ * table created in this transaction: its rows are written frozen, so the
+ * first reads after the restore do not rewrite every page to set hint
+ * bits and no anti-wraparound VACUUM has to rewrite them later; a
+ * transaction whose snapshot is older than the restore that reads the
+ * table after COMMIT sees the restored rows (without FREEZE it would see
+ * the new table empty). */
+static int copy_start(PGconn *c, const struct pgw_manifest_table *t,
+		      bool freeze, struct pgw_err *err)
+{
+	struct pgw_buf sql = PGW_BUF_INIT;
+	PGresult *res;
+	int error;
+
+	pgw_buf_puts(&sql, "COPY ");
+	error = put_table_name(&sql, c, t, err);
+	if (error) {
+		pgw_buf_release(&sql);
+		return error;
+	}
+	if (t->columns && *t->columns)
+		pgw_buf_printf(&sql, " (%s)", t->columns);
+	pgw_buf_puts(&sql, freeze ? " FROM STDIN WITH (FREEZE)" : " FROM STDIN");
 	res = PQexec(c, sql.ptr);
 	pgw_buf_release(&sql);
 	if (PQresultStatus(res) != PGRES_COPY_IN)
@@ -352,6 +369,31 @@ static int copy_entry(PGconn *c, struct pgw_archive_reader *r, char *chunk,
 			break;
 		}
 	}
+	return error;
+}
+
+/* ANALYZE one restored table inside the restore's transaction.  A table
+ * ANALYZE cannot sample (an index expression that fails, say) keeps no
+ * statistics but does not undo the restore: a savepoint contains it. */
+static int analyze_table(PGconn *c, const struct pgw_manifest_table *t,
+			 struct pgw_err *err)
+{
+	struct pgw_buf sql = PGW_BUF_INIT;
+	struct pgw_err failed = PGW_ERR_INIT;
+	int error;
+
+	pgw_buf_puts(&sql, "ANALYZE ");
+	error = put_table_name(&sql, c, t, err);
+	if (!error)
+		error = pgw_pg_run(c, "SAVEPOINT pgward_analyze", err);
+	if (!error && pgw_pg_run(c, sql.ptr, &failed) == 0)
+		error = pgw_pg_run(c, "RELEASE SAVEPOINT pgward_analyze", err);
+	else if (!error) {
+		pgw_log_notice("restore: %s: no statistics (%s); run it again later",
+			       sql.ptr, failed.msg);
+		error = pgw_pg_run(c, "ROLLBACK TO SAVEPOINT pgward_analyze", err);
+	}
+	pgw_buf_release(&sql);
 	return error;
 }
 
@@ -521,7 +563,7 @@ int pgw_restore(struct pgw_restore_report **out, const struct pgw_config *cfg,
 			break;
 		}
 		if (!open_seq) {
-			error = copy_start(c, &m->tables[i], err);
+			error = copy_start(c, &m->tables[i], true, err);
 			if (error)
 				break;
 			open_seq = seq;
@@ -563,6 +605,14 @@ int pgw_restore(struct pgw_restore_report **out, const struct pgw_config *cfg,
 		if (error)
 			goto rollback;
 	}
+	/* fresh statistics, committed with the rows: no moment where the
+	 * planner sees the restored tables without them */
+	t_analyze = pgw_clock_now();
+	for (i = 0; !error && i < m->n_tables; i++)
+		error = analyze_table(c, &m->tables[i], err);
+	if (error)
+		goto rollback;
+	pgw_log_info("restore: ANALYZE in %.2f s", pgw_clock_now() - t_analyze);
 	if (pgw_interrupted()) {
 		error = pgw_err_set(err, PGW_EFAILED, "interrupted by a signal");
 		goto rollback;
@@ -570,22 +620,6 @@ int pgw_restore(struct pgw_restore_report **out, const struct pgw_config *cfg,
 	error = pgw_pg_run(c, "COMMIT", err);
 	if (error)
 		goto done;
-	/* fresh statistics for the planner */
-	t_analyze = pgw_clock_now();
-	for (i = 0; i < m->n_tables; i++) {
-		char *qs = pgw_pg_ident(c, m->tables[i].schema, err);
-		char *qn = qs ? pgw_pg_ident(c, m->tables[i].name, err) : NULL;
-		struct pgw_err ignored = PGW_ERR_INIT;
-
-		if (qs && qn) {
-			pgw_buf_reset(&sql);
-			pgw_buf_printf(&sql, "ANALYZE %s.%s", qs, qn);
-			pgw_pg_run(c, sql.ptr, &ignored);
-		}
-		PQfreemem(qs);
-		PQfreemem(qn);
-	}
-	pgw_log_info("restore: ANALYZE in %.2f s", pgw_clock_now() - t_analyze);
 	pgw_err_clear(err);
 	rep->database = strdup(PQdb(c));
 	rep->n_tables = m->n_tables;
@@ -694,7 +728,7 @@ int pgw_restore_rows(PGconn *c, const char *path,
 		if (!seq || i == m->n_tables || !wanted[i])
 			continue; /* read past: still checked */
 		if (!open_seq) {
-			error = copy_start(c, &m->tables[i], err);
+			error = copy_start(c, &m->tables[i], false, err);
 			if (error)
 				break;
 			open_seq = seq;

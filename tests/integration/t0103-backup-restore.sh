@@ -299,6 +299,16 @@ test_expect_success 'restore --into an empty database: same schema, rows and seq
 	same_as src-a into-a seqs
 '
 
+test_expect_success 'restore --into: rows written frozen, and the tables analyzed by the restore itself' '
+	# COPY FREEZE sets every page all-visible (ANALYZE copies the count
+	# into relallvisible); ANALYZE leaves pg_stats rows for every table
+	# with rows
+	pages=$(psql_db "${DB}_a_into" "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '"'"'public'"'"' AND c.relkind = '"'"'r'"'"' AND c.relpages > 0") &&
+	test "$pages" -gt 0 &&
+	test "$(psql_db "${DB}_a_into" "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '"'"'public'"'"' AND c.relkind = '"'"'r'"'"' AND c.relpages > 0 AND c.relallvisible = c.relpages")" = "$pages" &&
+	test "$(psql_db "${DB}_a_into" "SELECT count(DISTINCT s.tablename) FROM pg_stats s WHERE s.schemaname = '"'"'public'"'"'")" = "$pages"
+'
+
 test_expect_success TARZSTD 'tar --zstd -x and psql -f restore.sql into an empty database: same result' '
 	fresh_db "${DB}_a_psql" &&
 	rm -rf x-a && mkdir x-a &&
