@@ -30,9 +30,18 @@ static void human(char *out, size_t cap, double n)
 		snprintf(out, cap, "%.0f", n);
 }
 
+/* ", 38.1 MB" when the item counts bytes */
+static void megabytes(char *out, size_t cap, unsigned long long bytes)
+{
+	if (bytes)
+		snprintf(out, cap, ", %.1f MB", (double)bytes / 1e6);
+	else
+		out[0] = '\0';
+}
+
 static void draw(const struct pgw_progress *p, void *payload)
 {
-	char done[32], total[32], eta[32] = "";
+	char done[32], total[32], r[32], mb[32], eta[32] = "", speed[48] = "";
 	double t = now_s(), rate = p->elapsed > 0 ? p->done / p->elapsed : 0;
 	double frac = p->total > 0 ? p->done / p->total : -1;
 
@@ -50,9 +59,14 @@ static void draw(const struct pgw_progress *p, void *payload)
 	last_draw = t;
 	human(done, sizeof(done), p->done);
 	human(total, sizeof(total), p->total);
+	human(r, sizeof(r), rate);
+	megabytes(mb, sizeof(mb), p->bytes);
 	if (frac >= 0 && rate > 0 && !p->finished)
 		snprintf(eta, sizeof(eta), ", ETA %.0f s",
 			 (p->total - p->done) / rate > 0 ? (p->total - p->done) / rate : 0);
+	/* a rate over a few milliseconds says nothing */
+	if (p->elapsed >= 0.1)
+		snprintf(speed, sizeof(speed), " (%s rows/s)", r);
 	if (on_tty && !p->finished) {
 		char bar[21];
 		int i, fill = frac >= 0 ? (int)(frac * 20) : 0;
@@ -60,20 +74,15 @@ static void draw(const struct pgw_progress *p, void *payload)
 		for (i = 0; i < 20; i++)
 			bar[i] = i < fill ? '#' : '.';
 		bar[20] = '\0';
-		{
-			char r[32];
-
-			human(r, sizeof(r), rate);
-			fprintf(stderr, "\r\033[K%s %s [%s] %s/%s rows, %s rows/s%s",
-				p->task, p->item, frac >= 0 ? bar : "....................",
-				done, p->total > 0 ? total : "?", r, eta);
-		}
+		fprintf(stderr, "\r\033[K%s %s [%s] %s/%s rows%s, %s rows/s%s",
+			p->task, p->item, frac >= 0 ? bar : "....................",
+			done, p->total > 0 ? total : "?", mb, r, eta);
 	} else {
-		fprintf(stderr, "%s%s %s: %s rows%s%s in %.1f s%s\n",
+		fprintf(stderr, "%s%s %s: %s rows%s%s%s in %.1f s%s%s\n",
 			on_tty ? "\r\033[K" : "", p->task, p->item, done,
 			p->finished ? "" : " of about ",
 			p->finished ? "" : (p->total > 0 ? total : "?"),
-			p->elapsed, p->finished ? "" : eta);
+			mb, p->elapsed, speed, p->finished ? "" : eta);
 	}
 	fflush(stderr);
 	pthread_mutex_unlock(&mu);

@@ -63,6 +63,7 @@ struct backup {
 	struct pgw_manifest_table *tables;
 	unsigned *parts; /* parts written per table */
 	unsigned *chunks_left; /* per table: ranges not done yet */
+	unsigned long long *table_bytes; /* per table: COPY text queued */
 	struct work *work; /* what readers take, in order */
 	size_t n_work;
 	size_t next;
@@ -167,6 +168,7 @@ static int flush_part(struct backup *b, unsigned seq, struct pgw_buf *buf,
 	b->data_bytes += q->buf.len;
 	b->rows += rows;
 	b->tables[seq - 1].rows += rows;
+	b->table_bytes[seq - 1] += q->buf.len;
 	report_progress(b, false);
 	pthread_cond_signal(&b->q_more);
 	pthread_mutex_unlock(&b->mu);
@@ -289,6 +291,7 @@ static int copy_table(struct backup *b, PGconn *c, const struct work *wk,
 			/* the table's rows queued so far, by every reader */
 			pthread_mutex_lock(&b->mu);
 			pr.done = (double)(b->tables[seq - 1].rows + rows);
+			pr.bytes = b->table_bytes[seq - 1] + buf->len;
 			pthread_mutex_unlock(&b->mu);
 			pgw_progress_report(&pr);
 		}
@@ -325,6 +328,7 @@ static int copy_table(struct backup *b, PGconn *c, const struct work *wk,
 
 		pthread_mutex_lock(&b->mu);
 		pr.done = (double)b->tables[seq - 1].rows;
+		pr.bytes = b->table_bytes[seq - 1];
 		last = --b->chunks_left[seq - 1] == 0;
 		if (!last) {
 			pthread_mutex_unlock(&b->mu);
@@ -378,6 +382,7 @@ static int plan_work(struct backup *b, int jobs, struct pgw_err *err)
 	size_t k, n = 0, cap = cat->n_tables + 1;
 
 	b->chunks_left = calloc(cat->n_tables + 1, sizeof(*b->chunks_left));
+	b->table_bytes = calloc(cat->n_tables + 1, sizeof(*b->table_bytes));
 	for (k = 0; k < cat->n_tables; k++) {
 		long pages = (long)(cat->tables[k].est_bytes / 8192);
 
@@ -386,7 +391,7 @@ static int plan_work(struct backup *b, int jobs, struct pgw_err *err)
 			cap += (size_t)(pages / SPLIT_PAGES) + 1;
 	}
 	b->work = calloc(cap, sizeof(*b->work));
-	if (!b->work || !b->chunks_left)
+	if (!b->work || !b->chunks_left || !b->table_bytes)
 		return pgw_err_oom(err);
 	for (k = 0; k < cat->n_tables; k++) {
 		long pages = (long)(cat->tables[k].est_bytes / 8192), p;
@@ -1049,6 +1054,7 @@ done:
 	free(b.tables);
 	free(b.work);
 	free(b.chunks_left);
+	free(b.table_bytes);
 	free(parts);
 	free(schemas);
 	free(omitted);

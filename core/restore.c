@@ -276,11 +276,11 @@ static int drop_with_retries(PGconn *c, const struct pgw_catalog_object *o,
 }
 
 static void report_table(const struct pgw_manifest_table *t, long long rows,
-			 double elapsed, bool finished)
+			 unsigned long long bytes, double elapsed, bool finished)
 {
 	char item[300];
 	struct pgw_progress p = { "restore", item, (double)rows, (double)t->rows,
-				  0, elapsed, finished };
+				  bytes, elapsed, finished };
 
 	snprintf(item, sizeof(item), "%s.%s", t->schema, t->name);
 	pgw_progress_report(&p);
@@ -350,7 +350,7 @@ static int copy_end(PGconn *c, bool failed, struct pgw_err *err)
 
 /* Stream one data entry into the open COPY. */
 static int copy_entry(PGconn *c, struct pgw_archive_reader *r, char *chunk,
-		      struct pgw_err *err)
+		      unsigned long long *bytes, struct pgw_err *err)
 {
 	int error = 0;
 
@@ -368,6 +368,7 @@ static int copy_entry(PGconn *c, struct pgw_archive_reader *r, char *chunk,
 			error = pgw_pg_error(err, c, NULL);
 			break;
 		}
+		*bytes += got;
 	}
 	return error;
 }
@@ -413,6 +414,7 @@ int pgw_restore(struct pgw_restore_report **out, const struct pgw_config *cfg,
 	unsigned open_seq = 0;
 	size_t open_idx = 0;
 	long long open_rows = 0;
+	unsigned long long open_bytes = 0;
 	double open_t0 = 0;
 	size_t i;
 	int error;
@@ -519,7 +521,8 @@ int pgw_restore(struct pgw_restore_report **out, const struct pgw_config *cfg,
 			open_seq = 0;
 			if (error)
 				break;
-			report_table(&m->tables[open_idx], open_rows, pgw_clock_now() - open_t0, true);
+			report_table(&m->tables[open_idx], open_rows, open_bytes,
+				     pgw_clock_now() - open_t0, true);
 			pgw_fault("restore-table");
 		}
 		if (more <= 0) {
@@ -569,9 +572,10 @@ int pgw_restore(struct pgw_restore_report **out, const struct pgw_config *cfg,
 			open_seq = seq;
 			open_idx = i;
 			open_rows = 0;
+			open_bytes = 0;
 			open_t0 = pgw_clock_now();
 		}
-		error = copy_entry(c, r, chunk, err);
+		error = copy_entry(c, r, chunk, &open_bytes, err);
 		if (error) {
 			copy_end(c, true, err);
 			open_seq = 0;
@@ -580,7 +584,8 @@ int pgw_restore(struct pgw_restore_report **out, const struct pgw_config *cfg,
 		} else {
 			rep->rows += e->rows;
 			open_rows += e->rows;
-			report_table(&m->tables[i], open_rows, pgw_clock_now() - open_t0, false);
+			report_table(&m->tables[i], open_rows, open_bytes,
+				     pgw_clock_now() - open_t0, false);
 		}
 	}
 	if (open_seq)
@@ -657,6 +662,7 @@ int pgw_restore_rows(PGconn *c, const char *path,
 	bool *wanted = NULL;
 	char *chunk = NULL;
 	unsigned open_seq = 0;
+	unsigned long long streamed = 0;
 	size_t i, k;
 	int error;
 
@@ -733,7 +739,7 @@ int pgw_restore_rows(PGconn *c, const char *path,
 				break;
 			open_seq = seq;
 		}
-		error = copy_entry(c, r, chunk, err);
+		error = copy_entry(c, r, chunk, &streamed, err);
 		if (error) {
 			copy_end(c, true, err);
 			open_seq = 0;

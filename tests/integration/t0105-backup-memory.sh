@@ -112,4 +112,18 @@ test_expect_success 'restore --into an empty database: peak RSS for 1M rows with
 	flat r_small r_large
 '
 
+test_expect_success 'progress in a log: each table ends with a line of rows, MB and rows/s' '
+	test_grep -E "^backup public\.items: 1\.0M rows, [0-9]+\.[0-9] MB in [0-9]+\.[0-9] s \([0-9.]+[kM]? rows/s\)$" b1_large.err &&
+	test_grep -E "^restore public\.items: 1\.0M rows, [0-9]+\.[0-9] MB in [0-9]+\.[0-9] s \([0-9.]+[kM]? rows/s\)$" r_large.err
+'
+
+# script(1) (util-linux) gives pgward a terminal: the bar instead of lines
+test_expect_success 'progress on a terminal: a bar with rows, MB, rows/s and an ETA from pg_class' '
+	psql_db "$LARGE" "ANALYZE public.items" &&
+	script -qfec "$PGWARD -d dbname=$LARGE backup --jobs 1 -o $ARCH/tty.tar.zst" /dev/null >tty.out </dev/null &&
+	tr "\r" "\n" <tty.out >tty.lines &&
+	cat tty.lines >>"$TRANSCRIPT" &&
+	test_grep -E "^.*backup public\.items \[#*\.*\] [0-9.]+[kM]?/1\.0M rows, [0-9]+\.[0-9] MB, [0-9.]+[kM]? rows/s, ETA [0-9]+ s" tty.lines
+'
+
 test_done

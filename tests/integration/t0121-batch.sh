@@ -190,7 +190,7 @@ test_expect_success 'progress: lines with rows and an ETA every few seconds in a
 	EOF
 	test_expect_code 0 pgward up &&
 	expect_history 1,2,3,4 &&
-	test_grep -E "^batch 004_v3.sql: [0-9]+k rows of about 20k in [5-9]\.[0-9] s, ETA [0-9]+ s$" "$ERR" &&
+	test_grep -E "^batch 004_v3.sql: [0-9]+k rows of about 20k in [5-9]\.[0-9] s \([0-9.]+[kM]? rows/s\), ETA [0-9]+ s$" "$ERR" &&
 	test_grep "^batch 004_v3.sql: 20k rows in" "$ERR"
 '
 
