@@ -459,21 +459,54 @@ static void *reader_thread(void *arg)
 	return NULL;
 }
 
-/* ACCESS SHARE on every table, NOWAIT, retried: a backup never queues
- * behind (and so never blocks) production traffic. */
-static int lock_tables(PGconn *c, const struct pgw_catalog *cat,
-		       struct pgw_err *err)
+/* The relations of the schemas in scope ($1, oids) a backup locks: those
+ * whose rows it reads, and those the catalog reader opens (pg_get_expr of
+ * a column default locks its table). */
+#define SCOPE_RELATIONS \
+	" FROM pg_catalog.pg_class c" \
+	" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace" \
+	" WHERE c.relnamespace = ANY ($1::oid[]) AND c.relkind IN ('r', 'p')"
+
+/* ACCESS SHARE on every table in scope, NOWAIT, retried: a backup never
+ * queues behind (and so never blocks) production traffic.  Called by the
+ * catalog reader as soon as the scope is known, before it reads anything
+ * that opens a relation. */
+static int lock_scope(PGconn *c, const char *schema_oids, void *arg,
+		      struct pgw_err *err)
 {
 	struct pgw_buf sql = PGW_BUF_INIT;
-	size_t i;
-	int attempt, error = 0;
+	PGresult *res = NULL;
+	const char *params[1] = { schema_oids };
+	int attempt, row, error;
 
-	if (!cat->n_tables)
-		return 0;
+	(void)arg;
+	error = pgw_pg_exec(&res, c,
+			    "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname),"
+			    " pg_catalog.has_table_privilege(c.oid, 'SELECT')"
+			    SCOPE_RELATIONS " ORDER BY 1",
+			    1, params, err);
+	if (error || PQntuples(res) == 0) {
+		PQclear(res);
+		return error;
+	}
+	/* a table the role cannot read is named, before anything is locked */
+	for (row = 0; row < PQntuples(res); row++)
+		if (PQgetvalue(res, row, 1)[0] != 't')
+			pgw_buf_printf(&sql, "%s%s", sql.len ? ", " : "", PQgetvalue(res, row, 0));
+	if (sql.len) {
+		error = pgw_err_set(err, PGW_EINVAL,
+				    "the backup role cannot read %s", sql.ptr);
+		pgw_err_hint(err, "a backup carries every table of its schemas: GRANT SELECT on them to this role, or back up as a role that can read them");
+		pgw_buf_release(&sql);
+		PQclear(res);
+		return error;
+	}
 	pgw_buf_puts(&sql, "LOCK TABLE ");
-	for (i = 0; i < cat->n_tables; i++)
-		pgw_buf_printf(&sql, "%s%s", i ? ", " : "", cat->tables[i].qualified);
+	for (row = 0; row < PQntuples(res); row++)
+		pgw_buf_printf(&sql, "%s%s", row ? ", " : "", PQgetvalue(res, row, 0));
 	pgw_buf_puts(&sql, " IN ACCESS SHARE MODE NOWAIT");
+	PQclear(res);
+	res = NULL;
 	if (pgw_buf_oom(&sql))
 		return pgw_err_oom(err);
 	for (attempt = 0;; attempt++) {
@@ -490,23 +523,24 @@ static int lock_tables(PGconn *c, const struct pgw_catalog *cat,
 		pgw_clock_sleep((100 + rand() % 200) / 1000.0 * (attempt + 1));
 	}
 	if (error && !strcmp(err->sqlstate, "55P03")) {
-		PGresult *res = NULL;
 		struct pgw_err e2 = PGW_ERR_INIT;
 
-		/* name who holds what we could not get */
+		/* name who holds, on one of these tables, what we could not get */
 		pgw_pg_run(c, "ROLLBACK TO SAVEPOINT pgward_lock", &e2);
 		if (!pgw_pg_exec(&res, c,
-				 "SELECT l.relation::regclass::text, a.pid, a.application_name,"
-				 " left(a.query, 60) FROM pg_catalog.pg_locks l"
+				 "SELECT DISTINCT l.relation::regclass::text, a.pid, a.application_name,"
+				 " a.state, left(a.query, 60) FROM pg_catalog.pg_locks l"
 				 " JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid"
-				 " WHERE l.mode = 'AccessExclusiveLock' AND l.locktype = 'relation'"
-				 " AND l.database = (SELECT oid FROM pg_catalog.pg_database"
-				 " WHERE datname = pg_catalog.current_database()) LIMIT 1",
-				 0, NULL, &e2) &&
-		    PQntuples(res) > 0)
-			pgw_err_detail(err, "table %s is locked by pid %s (%s): %s",
-				       PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
-				       PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3));
+				 " WHERE l.granted AND l.mode = 'AccessExclusiveLock'"
+				 " AND l.locktype = 'relation' AND l.pid <> pg_catalog.pg_backend_pid()"
+				 " AND l.relation IN (SELECT c.oid" SCOPE_RELATIONS ")"
+				 " ORDER BY 1, 2 LIMIT 5",
+				 1, params, &e2))
+			for (row = 0; row < PQntuples(res); row++)
+				pgw_err_note(err, "table %s is locked by pid %s (%s, %s): %s",
+					     PQgetvalue(res, row, 0), PQgetvalue(res, row, 1),
+					     PQgetvalue(res, row, 2), PQgetvalue(res, row, 3),
+					     PQgetvalue(res, row, 4));
 		PQclear(res);
 		pgw_err_wrap(err, "cannot lock the tables to back up after %d tries",
 			     LOCK_RETRIES + 1);
@@ -806,8 +840,10 @@ int pgw_backup(struct pgw_backup_report **out, const struct pgw_config *cfg,
 	};
 	struct backup b;
 	struct pgw_manifest_info info;
-	struct pgw_catalog_opts copts = { NULL, opts->allow_unsupported, false,
-					  NULL };
+	struct pgw_catalog_opts copts = {
+		.allow_unsupported = opts->allow_unsupported,
+		.lock_scope = lock_scope,
+	};
 	struct pgw_backup_report *rep = NULL;
 	struct pgw_catalog *cat = NULL;
 	struct pgw_history *hist = NULL;
@@ -848,6 +884,10 @@ int pgw_backup(struct pgw_backup_report **out, const struct pgw_config *cfg,
 	b.app = app;
 	error = pgw_pg_connect(&c, pgw_config_session_url(cfg),
 			       app, err);
+	/* SIGINT/SIGTERM cancel the leader's statement; the readers see the
+	 * request, everyone stops and the partial file is removed */
+	if (!error)
+		pgw_interrupt_watch(c);
 	if (!error)
 		error = pgw_pg_pin_settings(c, err);
 	if (!error)
@@ -900,9 +940,6 @@ int pgw_backup(struct pgw_backup_report **out, const struct pgw_config *cfg,
 	if (error)
 		goto done;
 	b.cat = cat;
-	error = lock_tables(c, cat, err);
-	if (error)
-		goto done;
 	b.tables = calloc(cat->n_tables + 1, sizeof(*b.tables));
 	b.parts = parts = calloc(cat->n_tables + 1, sizeof(*parts));
 	schemas = calloc(cat->n_schemas + 1, sizeof(*schemas));
@@ -972,6 +1009,12 @@ int pgw_backup(struct pgw_backup_report **out, const struct pgw_config *cfg,
 	info.collation = m_coll;
 	info.ctype = m_ctype;
 	info.schema_version = vtext[0] ? vtext : NULL;
+	/* the release the database's schema came from: the newest history
+	 * row's (an `up --release` or a deploy records them) */
+	if (hist && hist->n) {
+		info.git_commit = hist->v[hist->n - 1].git_commit;
+		info.git_tag = hist->v[hist->n - 1].git_tag;
+	}
 	info.wal_lsn = m_lsn;
 	exts = calloc(cat->n_extensions + 1, sizeof(*exts));
 	if (!exts) {
@@ -1042,7 +1085,11 @@ int pgw_backup(struct pgw_backup_report **out, const struct pgw_config *cfg,
 done:
 	if (writer_running)
 		writer_stop(&b, writer);
+	if (error && b.w && path)
+		pgw_err_note(err, "the unfinished archive %s.partial was removed", path);
 	pgw_archive_abort(b.w);
+	if (c)
+		pgw_interrupt_watch(NULL);
 	for (k = 0; k < QUEUE_PARTS; k++)
 		pgw_buf_release(&b.queue[k].buf);
 	pgw_backup_report_free(rep);

@@ -474,26 +474,6 @@ static void schema_ddl(struct pgw_buf *b, const PGresult *res, int row)
 	pgw_buf_release(&on);
 }
 
-/* A text[] literal of `names` (NULL-terminated, or NULL). */
-static void text_array(struct pgw_buf *b, const char *const *names)
-{
-	size_t i;
-
-	pgw_buf_puts(b, "{");
-	for (i = 0; names && names[i]; i++) {
-		const char *s;
-
-		pgw_buf_puts(b, i ? ",\"" : "\"");
-		for (s = names[i]; *s; s++) {
-			if (*s == '"' || *s == '\\')
-				pgw_buf_putc(b, '\\');
-			pgw_buf_putc(b, *s);
-		}
-		pgw_buf_puts(b, "\"");
-	}
-	pgw_buf_puts(b, "}");
-}
-
 static int read_scope(struct pgw_cat_ctx *x,
                       const struct pgw_catalog_opts *opts)
 {
@@ -503,7 +483,7 @@ static int read_scope(struct pgw_cat_ctx *x,
 	size_t i, j;
 	int error;
 
-	text_array(&list, opts->extra_schemas);
+	pgw_pg_text_array(&list, opts->extra_schemas);
 	if (pgw_buf_oom(&list)) {
 		error = pgw_err_oom(x->err);
 		goto done;
@@ -1283,6 +1263,8 @@ int pgw_catalog_read(struct pgw_catalog **out, PGconn *c,
 	if (error)
 		goto done;
 	error = read_scope(&x, opts);
+	if (!error && opts->lock_scope)
+		error = opts->lock_scope(c, x.scope, opts->lock_arg, err);
 	if (!error)
 		error = read_census(&x, opts);
 	if (!error)
@@ -1447,7 +1429,7 @@ int pgw_catalog_outside_dependents(char **out, PGconn *c,
 	int error = 0;
 
 	*out = NULL;
-	text_array(&names, (const char *const *)cat->schemas);
+	pgw_pg_text_array(&names, (const char *const *)cat->schemas);
 	/* objects in scope the archive leaves out are not dropped: what
 	 * depends on them does not matter, and they count as outside */
 	pgw_buf_puts(&classes, "{");

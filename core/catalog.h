@@ -22,6 +22,12 @@ struct pgw_catalog_opts {
 	const char *const *exclude_schemas; /* NULL-terminated, or NULL:
 					     * left out (schema dump: pgward's
 					     * own) */
+	/* Called once the schemas in scope are known (a text form of their
+	 * oids, for $1::oid[]), before anything is read that opens a
+	 * relation: a backup takes its NOWAIT locks here.  NULL: none. */
+	int (*lock_scope)(PGconn *c, const char *schema_oids, void *arg,
+			  struct pgw_err *err);
+	void *lock_arg;
 };
 
 /* One table whose rows the archive carries. */

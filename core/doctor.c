@@ -375,25 +375,6 @@ static int open_conn(struct ctx *x)
 	return error;
 }
 
-/* A text[] literal of `names` (NULL-terminated, or NULL). */
-static void text_array(struct pgw_buf *b, const char *const *names)
-{
-	size_t i;
-	const char *s;
-
-	pgw_buf_puts(b, "{");
-	for (i = 0; names && names[i]; i++) {
-		pgw_buf_puts(b, i ? ",\"" : "\"");
-		for (s = names[i]; *s; s++) {
-			if (*s == '"' || *s == '\\')
-				pgw_buf_putc(b, '\\');
-			pgw_buf_putc(b, *s);
-		}
-		pgw_buf_puts(b, "\"");
-	}
-	pgw_buf_puts(b, "}");
-}
-
 /* The schemas owned by the role (or a role it belongs to) and those of
  * [backup] schemas ($1), less the system's, pgward's own and journal
  * ($2), extensions' and managed platforms' ($3). */
@@ -428,8 +409,8 @@ static int read_scope(struct ctx *x)
 		error = pgw_err_oom(x->err);
 		goto done;
 	}
-	text_array(&extra, (const char *const *)listed);
-	text_array(&excl, excluded);
+	pgw_pg_text_array(&extra, (const char *const *)listed);
+	pgw_pg_text_array(&excl, excluded);
 	params[0] = extra.ptr;
 	params[1] = excl.ptr;
 	params[2] = platform_schemas;

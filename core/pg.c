@@ -101,6 +101,24 @@ char *pgw_pg_ident(PGconn *c, const char *name, struct pgw_err *err)
 	return q;
 }
 
+void pgw_pg_text_array(struct pgw_buf *b, const char *const *names)
+{
+	size_t i;
+	const char *s;
+
+	pgw_buf_putc(b, '{');
+	for (i = 0; names && names[i]; i++) {
+		pgw_buf_puts(b, i ? ",\"" : "\"");
+		for (s = names[i]; *s; s++) {
+			if (*s == '"' || *s == '\\')
+				pgw_buf_putc(b, '\\');
+			pgw_buf_putc(b, *s);
+		}
+		pgw_buf_putc(b, '"');
+	}
+	pgw_buf_putc(b, '}');
+}
+
 char *pgw_pg_describe(PGconn *c)
 {
 	struct pgw_buf b = PGW_BUF_INIT;

@@ -39,6 +39,9 @@ int pgw_pg_run(PGconn *c, const char *sql, struct pgw_err *err);
 int pgw_pg_error(struct pgw_err *err, PGconn *c, const PGresult *res);
 /* Quote an identifier; the caller frees it with PQfreemem. */
 char *pgw_pg_ident(PGconn *c, const char *name, struct pgw_err *err);
+/* Append a text[] literal of names (NULL-terminated, or NULL) to b: a
+ * value to pass as a parameter, e.g. "= ANY ($1::text[])". */
+void pgw_pg_text_array(struct pgw_buf *b, const char *const *names);
 /* Where `c` is connected, from the live connection (so never a
  * password): "host=/run/pg port=5432 dbname=app user=deploy".  Caller
  * owns it (free()). */

@@ -124,26 +124,6 @@ static int check_extensions(PGconn *c, const struct pgw_manifest *m,
 	return 0;
 }
 
-/* A text[] literal from a NULL-terminated list, for $1::text[]. */
-static void text_array(struct pgw_buf *out, char **v)
-{
-	const char *p;
-
-	pgw_buf_putc(out, '{');
-	for (; v && *v; v++) {
-		pgw_buf_putc(out, '"');
-		for (p = *v; *p; p++) {
-			if (*p == '"' || *p == '\\')
-				pgw_buf_putc(out, '\\');
-			pgw_buf_putc(out, *p);
-		}
-		pgw_buf_putc(out, '"');
-		if (v[1])
-			pgw_buf_putc(out, ',');
-	}
-	pgw_buf_putc(out, '}');
-}
-
 /* Count the locks the transaction takes against the server's budget
  * (max_locks_per_transaction x (max_connections + max_prepared_xacts)):
  * atomic mode is refused up front rather than failing half-way. */
@@ -454,7 +434,11 @@ int pgw_restore(struct pgw_restore_report **out, const struct pgw_config *cfg,
 		goto done;
 	/* 2. what exists now, in exactly the archive's schemas */
 	{
-		struct pgw_catalog_opts co = { (const char *const *)m->schemas, true, true, NULL };
+		struct pgw_catalog_opts co = {
+			.extra_schemas = (const char *const *)m->schemas,
+			.allow_unsupported = true,
+			.only_listed = true,
+		};
 
 		error = pgw_catalog_read(&live, c, &co, err);
 	}
@@ -471,7 +455,7 @@ int pgw_restore(struct pgw_restore_report **out, const struct pgw_config *cfg,
 	if (error)
 		goto rollback;
 	/* sequences are never moved backward: remember where they are */
-	text_array(&arr, m->schemas);
+	pgw_pg_text_array(&arr, (const char *const *)m->schemas);
 	{
 		const char *params[1] = { arr.ptr };
 

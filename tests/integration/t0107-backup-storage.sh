@@ -55,4 +55,49 @@ test_expect_success 'a target command that fails fails the backup, naming its ex
 	test_grep "exit 7" "$ERR"
 '
 
+# a table big enough that the backup is still copying when the signal comes
+test_expect_success 'set up: a table of a few seconds of COPY' '
+	psql_run "CREATE TABLE big AS SELECT g AS id, repeat(md5(g::text), 8) AS v
+		FROM generate_series(1, 400000) g"
+'
+
+for sig in INT TERM; do
+	for jobs in 1 2; do
+		test_expect_success "SIG$sig during a backup --jobs $jobs: exit 1, the reason, no archive or .partial left" '
+			"$PGWARD" backup --jobs '"$jobs"' -o "$TEST_DIR/sig.tar.zst" >"$TEST_DIR/sig.out" 2>&1 &
+			pid=$! &&
+			for i in $(seq 100); do
+				test -e "$TEST_DIR/sig.tar.zst.partial" && break
+				sleep 0.05
+			done &&
+			test -e "$TEST_DIR/sig.tar.zst.partial" &&
+			sleep 0.2 &&
+			kill -'"$sig"' $pid &&
+			{ wait $pid; rc=$?; } &&
+			cat "$TEST_DIR/sig.out" >>"$TRANSCRIPT" &&
+			test_eq 1 "$rc" "exit code" &&
+			test_grep "interrupted by a signal" "$TEST_DIR/sig.out" &&
+			test_grep "sig.tar.zst.partial was removed" "$TEST_DIR/sig.out" &&
+			test ! -e "$TEST_DIR/sig.tar.zst" &&
+			test ! -e "$TEST_DIR/sig.tar.zst.partial"
+		'
+	done
+done
+
+test_expect_success 'the manifest names the release of the schema: the newest history row'"'"'s git commit and tag' '
+	write_migration 001_a.sql <<-\EOF &&
+	-- migrate:up
+	CREATE TABLE a (id int);
+	-- migrate:down
+	DROP TABLE a;
+	EOF
+	test_expect_code 0 "$PGWARD" up &&
+	psql_run "UPDATE pgward.migrations SET git_commit = '"'"'0123456789abcdef0123456789abcdef01234567'"'"', git_tag = '"'"'v1.2.3'"'"'
+		WHERE version = (SELECT max(version) FROM pgward.migrations)" &&
+	test_expect_code 0 "$PGWARD" backup -o "$TEST_DIR/rel.tar.zst" &&
+	test_expect_code 0 "$PGWARD" archive list --json "$TEST_DIR/rel.tar.zst" &&
+	test_grep "\"git_commit\": *\"0123456789abcdef0123456789abcdef01234567\"" "$OUT" &&
+	test_grep "\"git_tag\": *\"v1.2.3\"" "$OUT"
+'
+
 test_done
