@@ -26,9 +26,29 @@ passed=0
 failed=0
 bins=0
 log=$(mktemp "${TMPDIR:-/tmp}/pgward-unit.XXXXXX") || exit 2
-trap 'rm -f "$log"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# Unit tests of modules that talk to a server get a throwaway cluster of
+# their own (each test creates and drops its own database in it:
+# tests/unit/fixture_pg.h), unless the caller gives one (PGWARD_UNIT_PG=1
+# with PGHOST etc. set).
+cluster=
+if [ -z "${PGWARD_UNIT_PG:-}" ]; then
+	unset PGHOST PGPORT PGUSER PGDATABASE PGPASSWORD PGSERVICE PGOPTIONS DATABASE_URL
+	if env_lines=$("$(dirname "$0")/cluster.sh" start); then
+		eval "$env_lines"
+		cluster=$PGWARD_TEST_CLUSTER
+		export PGWARD_UNIT_PG=1
+	else
+		echo "run-unit.sh: could not start a cluster; tests that need a server fail" >&2
+	fi
+fi
+stop_cluster() {
+	rm -f "$log"
+	if [ -n "$cluster" ]; then "$(dirname "$0")/cluster.sh" stop "$cluster" >/dev/null 2>&1; fi
+}
+trap stop_cluster EXIT
 
 for t in "$dir"/tests/test_*; do
 	[ -f "$t" ] && [ -x "$t" ] || continue
