@@ -405,14 +405,22 @@ static int run_concurrent_ddl(struct pgw_exec *x, const char *sql,
 }
 
 /* An INVALID index left by a failed or killed concurrent build would
- * still reject the application's inserts: drop it at once. */
+ * still reject the application's inserts: drop it at once.  DROP INDEX
+ * CONCURRENTLY waits for every transaction using the table, within the
+ * concurrent time limit; when one outlasts it (the one that made the
+ * build time out, often), a plain DROP INDEX takes the table's lock for
+ * a moment instead, within lock_timeout.  When both fail, *left names
+ * the index (the caller reports it; NULL when nothing is left). */
 static int drop_invalid_index(struct pgw_exec *x, const struct pgw_stmt *st,
-			      struct pgw_err *err)
+			      char **left, struct pgw_err *err)
 {
 	struct pgw_buf sql = PGW_BUF_INIT;
 	PGresult *res = NULL;
+	char *name;
 	int error;
 
+	if (left)
+		*left = NULL;
 	if (!st->index_name)
 		return 0;
 	error = index_lookup(&res, x, st, err);
@@ -421,14 +429,29 @@ static int drop_invalid_index(struct pgw_exec *x, const struct pgw_stmt *st,
 		PQclear(res);
 		return error;
 	}
-	pgw_log_notice("dropping INVALID index %s left by a failed concurrent build",
-		       PQgetvalue(res, 0, 0));
-	pgw_buf_printf(&sql, "DROP INDEX CONCURRENTLY IF EXISTS %s",
-		       PQgetvalue(res, 0, 0));
+	name = strdup(PQgetvalue(res, 0, 0));
 	PQclear(res);
-	if (pgw_buf_oom(&sql))
+	if (!name)
 		return pgw_err_oom(err);
-	error = run_concurrent_ddl(x, sql.ptr, err);
+	pgw_log_notice("dropping INVALID index %s left by a failed concurrent build", name);
+	pgw_buf_printf(&sql, "DROP INDEX CONCURRENTLY IF EXISTS %s", name);
+	error = pgw_buf_oom(&sql) ? pgw_err_oom(err) : run_concurrent_ddl(x, sql.ptr, err);
+	if (error && !pgw_interrupted()) {
+		struct pgw_err plain = PGW_ERR_INIT;
+
+		pgw_buf_reset(&sql);
+		pgw_buf_printf(&sql, "SET lock_timeout = %d; SET statement_timeout = %d;"
+			       " DROP INDEX IF EXISTS %s",
+			       x->cfg->lock_timeout_ms, x->cfg->lock_timeout_ms + 10000, name);
+		if (!pgw_buf_oom(&sql) && pgw_pg_run(x->conn, sql.ptr, &plain) == 0) {
+			pgw_err_clear(err);
+			error = 0;
+		}
+	}
+	if (error && left)
+		*left = name;
+	else
+		free(name);
 	pgw_buf_release(&sql);
 	return error;
 }
@@ -681,6 +704,7 @@ static int run_notx(struct pgw_exec *x, struct pgw_run *run, size_t idx,
 	struct undo_list undo = { NULL, 0 };
 	int long_ms = x->cfg->concurrent_timeout_s * 1000;
 	double t0 = pgw_clock_now();
+	char *left_invalid = NULL;
 	size_t k;
 	int error = 0, attempt;
 
@@ -703,7 +727,7 @@ static int run_notx(struct pgw_exec *x, struct pgw_run *run, size_t idx,
 		}
 		error = session_reset(x, false, 0, long_ms, err);
 		if (!error && (st->flags & PGW_STMT_CONCURRENT_INDEX))
-			error = drop_invalid_index(x, st, err);
+			error = drop_invalid_index(x, st, NULL, err);
 		if (!error)
 			error = undo_prepare(&undo, &created, &step_undo, x, st,
 					     err);
@@ -733,10 +757,12 @@ static int run_notx(struct pgw_exec *x, struct pgw_run *run, size_t idx,
 			wrap_stmt(err, m, st);
 		}
 		if (error) {
-			struct pgw_err ignored = PGW_ERR_INIT;
+			struct pgw_err cleanup = PGW_ERR_INIT;
 
-			if (st->flags & PGW_STMT_CONCURRENT_INDEX)
-				drop_invalid_index(x, st, &ignored);
+			if (st->flags & PGW_STMT_CONCURRENT_INDEX &&
+			    drop_invalid_index(x, st, &left_invalid, &cleanup) && left_invalid)
+				pgw_err_note(err, "dropping the INVALID index it left failed too: %s",
+					     cleanup.msg);
 			goto fail;
 		}
 		if (created)
@@ -773,6 +799,16 @@ fail:
 	rollback(x);
 	if (err->code != PGW_EUNSAFE)
 		error = notx_failed(&undo, x, m, err);
+	if (left_invalid) {
+		/* the application's writes still maintain it (a unique one
+		 * rejects rows): not a known-good state */
+		pgw_err_note(err, "INVALID index %s is still there", left_invalid);
+		pgw_err_hint(err, "when the sessions using its table are done, run: DROP INDEX CONCURRENTLY IF EXISTS %s;",
+			     left_invalid);
+		err->code = PGW_EUNSAFE;
+		error = PGW_EUNSAFE;
+		free(left_invalid);
+	}
 	{
 		struct pgw_err ignored = PGW_ERR_INIT;
 

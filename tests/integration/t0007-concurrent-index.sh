@@ -115,4 +115,47 @@ test_expect_success 'a failing build after committed segments: exit 1, earlier o
 	test_grep "005" "$ERR"
 '
 
+# A build that outlasts --concurrent-timeout waiting for an old snapshot
+# leaves an INVALID index: it is dropped (DROP INDEX CONCURRENTLY, then a
+# plain DROP INDEX under lock_timeout); when a session still uses the
+# table, neither can, and the run says so: exit 3, the index named, the
+# command to run.
+holder_waiting() {
+	wait_for 10 "SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+		WHERE application_name = 'pgw_test_$1' AND query LIKE '%pg_sleep%')"
+}
+
+test_expect_success 'a build timed out by an old snapshot on another table: exit 1, the INVALID index dropped' '
+	write_migration 007_t_v2.sql <<-\EOF &&
+	-- migrate:up transaction:false
+	CREATE INDEX CONCURRENTLY IF NOT EXISTS t_v2_idx ON t (v, id);
+	-- migrate:down transaction:false
+	DROP INDEX CONCURRENTLY IF EXISTS t_v2_idx;
+	EOF
+	rm -f "$MIG/006_w_uniq.sql" &&
+	psql_run "DROP TABLE IF EXISTS w" &&
+	psql_run "DELETE FROM pgward.migrations WHERE version IN (5, 6)" &&
+	psql_bg old1 "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM u; SELECT pg_sleep(60)" &&
+	holder_waiting old1 &&
+	test_expect_code 1 pgward --concurrent-timeout 1 up &&
+	kill_session old1 && bg_wait old1 &&
+	test_eq 0 "$(invalid_indexes)" "invalid indexes" &&
+	test_grep "dropping INVALID index" "$ERR" &&
+	! test_grep "is still there" "$ERR"
+'
+
+test_expect_success 'the same with a session using the table: exit 3 naming the INVALID index and the DROP to run' '
+	psql_bg old2 "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM t; SELECT pg_sleep(60)" &&
+	holder_waiting old2 &&
+	test_expect_code 3 pgward --concurrent-timeout 1 --lock-timeout 200 up &&
+	kill_session old2 && bg_wait old2 &&
+	test_eq 1 "$(invalid_indexes)" "invalid indexes" &&
+	test_grep "INVALID index .*t_v2_idx is still there" "$ERR" &&
+	test_grep "DROP INDEX CONCURRENTLY IF EXISTS .*t_v2_idx;" "$ERR" &&
+	psql_run "DROP INDEX CONCURRENTLY IF EXISTS t_v2_idx" &&
+	test_eq 0 "$(invalid_indexes)" "invalid indexes" &&
+	test_expect_code 0 pgward up &&
+	test_eq t "$(index_valid t_v2_idx)" "t_v2_idx valid"
+'
+
 test_done
