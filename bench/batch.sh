@@ -57,8 +57,7 @@ export PGDATABASE=portfolio
 psql() { "$pgbin/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
 say() { echo "# $*" >&2; }
 
-# loaded at 002 (its verify section is quadratic without 003's index, see
-# ci/demo.sh), as the importer writes after the dedupe
+# loaded at 002, as the importer writes after the dedupe
 say "example database at 002, $((DAYS * ASSETS)) price rows ($ASSETS assets x $DAYS days)"
 "$PGWARD" --migrations "$root/migrations" -q up --to 2
 psql -v assets="$ASSETS" -v days="$DAYS" >/dev/null <<'SQL'

@@ -32,6 +32,6 @@ SELECT 1;
 SELECT NOT EXISTS (SELECT 1 FROM public.prices
                     GROUP BY asset_id, date HAVING count(*) > 1)
    AND NOT EXISTS (SELECT 1 FROM public.prices p
-                    WHERE p.is_latest <> (p.date = (SELECT max(q.date)
-                                                      FROM public.prices q
-                                                     WHERE q.asset_id = p.asset_id)));
+                      JOIN (SELECT asset_id, max(date) AS last_date
+                              FROM public.prices GROUP BY asset_id) l USING (asset_id)
+                    WHERE p.is_latest <> (p.date = l.last_date));
