@@ -14,8 +14,8 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <git2.h>
@@ -376,6 +376,53 @@ void pgw_git_close(struct pgw_git *g)
 	lg_end();
 }
 
+/* Is there a .git (directory or file) in `dir` or a directory above it? */
+static bool git_dir_above(const char *dir)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	size_t len = strlen(dir);
+
+	if (len >= sizeof(path) - 6)
+		return true; /* let libgit2 decide */
+	memcpy(path, dir, len + 1);
+	for (;;) {
+		snprintf(path + len, sizeof(path) - len, "%s.git",
+		         path[len - 1] == '/' ? "" : "/");
+		if (lstat(path, &st) == 0)
+			return true;
+		path[len] = '\0';
+		if (len <= 1)
+			return false;
+		while (len > 1 && path[len - 1] != '/')
+			len--;
+		if (len > 1)
+			len--; /* the slash */
+		path[len] = '\0';
+	}
+}
+
+static int not_a_repository(struct pgw_err *err, const char *migrations_dir,
+			    const char *abs, const char *start)
+{
+	int error;
+
+	if (!strcmp(abs, start))
+		error = pgw_err_set(
+		        err, PGW_ENOTFOUND,
+		        "migrations dir '%s' is not in a git repository",
+		        migrations_dir);
+	else
+		error = pgw_err_set(
+		        err, PGW_ENOTFOUND,
+		        "migrations dir '%s' does not exist and is not in a git repository (none in '%s' or above it)",
+		        migrations_dir, start);
+	pgw_err_hint(
+	        err,
+	        "releases are git tags: run pgward in a clone of the repository, or give --migrations a path inside one");
+	return error;
+}
+
 int pgw_git_open(struct pgw_git **out, const char *migrations_dir,
                  struct pgw_err *err)
 {
@@ -386,12 +433,28 @@ int pgw_git_open(struct pgw_git **out, const char *migrations_dir,
 	int rc, error;
 
 	*out = NULL;
-	error = lg_begin(err);
+	error = resolve_dir(&abs, &start, migrations_dir, err);
 	if (error)
 		return error;
+	/* no .git in the directory or above it: not a repository, and
+	 * libgit2 (with the TLS libraries it pulls in) need not be loaded */
+	if (!getenv("GIT_DIR") && !git_dir_above(start)) {
+		error = not_a_repository(err, migrations_dir, abs, start);
+		free(abs);
+		free(start);
+		return error;
+	}
+	error = lg_begin(err);
+	if (error) {
+		free(abs);
+		free(start);
+		return error;
+	}
 	g = calloc(1, sizeof(*g));
 	if (!g) {
 		lg_end();
+		free(abs);
+		free(start);
 		return pgw_err_oom(err);
 	}
 	g->given = strdup(migrations_dir);
@@ -399,9 +462,6 @@ int pgw_git_open(struct pgw_git **out, const char *migrations_dir,
 		error = pgw_err_oom(err);
 		goto done;
 	}
-	error = resolve_dir(&abs, &start, migrations_dir, err);
-	if (error)
-		goto done;
 	rc = lg.git_repository_open_ext(&g->repo, start, 0,
 	                                getenv("GIT_CEILING_DIRECTORIES"));
 	if (owner_refused(rc)) {
@@ -409,19 +469,7 @@ int pgw_git_open(struct pgw_git **out, const char *migrations_dir,
 		goto done;
 	}
 	if (rc == GIT_ENOTFOUND) {
-		if (!strcmp(abs, start))
-			error = pgw_err_set(
-			        err, PGW_ENOTFOUND,
-			        "migrations dir '%s' is not in a git repository",
-			        migrations_dir);
-		else
-			error = pgw_err_set(
-			        err, PGW_ENOTFOUND,
-			        "migrations dir '%s' does not exist and is not in a git repository (none in '%s' or above it)",
-			        migrations_dir, start);
-		pgw_err_hint(
-		        err,
-		        "releases are git tags: run pgward in a clone of the repository, or give --migrations a path inside one");
+		error = not_a_repository(err, migrations_dir, abs, start);
 		goto done;
 	}
 	if (rc < 0) {
