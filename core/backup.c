@@ -520,7 +520,7 @@ static int lock_scope(PGconn *c, const char *schema_oids, void *arg,
 		error = pgw_pg_run(c, "ROLLBACK TO SAVEPOINT pgward_lock", err);
 		if (error)
 			break;
-		pgw_clock_sleep((100 + rand() % 200) / 1000.0 * (attempt + 1));
+		pgw_clock_sleep((0.1 + 0.2 * pgw_clock_jitter()) * (attempt + 1));
 	}
 	if (error && !strcmp(err->sqlstate, "55P03")) {
 		struct pgw_err e2 = PGW_ERR_INIT;

@@ -1,7 +1,11 @@
 /* clock.c - the one monotonic clock and sleep of core. */
 #include "clock.h"
 
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 double pgw_clock_now(void)
 {
@@ -20,4 +24,20 @@ void pgw_clock_sleep(double seconds)
 	ts.tv_sec = (time_t)seconds;
 	ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
 	nanosleep(&ts, NULL);
+}
+
+double pgw_clock_jitter(void)
+{
+	static _Thread_local unsigned seed;
+	static _Thread_local bool seeded;
+
+	if (!seeded) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		seed = (unsigned)ts.tv_nsec ^ ((unsigned)getpid() * 2654435761u) ^
+		       (unsigned)(uintptr_t)&seed;
+		seeded = true;
+	}
+	return (double)rand_r(&seed) / ((double)RAND_MAX + 1);
 }

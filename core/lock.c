@@ -107,7 +107,7 @@ int pgw_lock_take(PGconn *ctl, const char *schema, int wait_s,
 			told = true;
 		}
 		/* 200-450 ms, jittered so waiters do not march in step */
-		pgw_clock_sleep((200 + rand() % 250) / 1000.0);
+		pgw_clock_sleep(0.2 + 0.25 * pgw_clock_jitter());
 	}
 	pgw_interrupt_watch(NULL);
 	return error;

@@ -34,7 +34,7 @@ static double backoff_s(int attempt)
 {
 	double base = 0.2 * (double)(1 << (attempt < 6 ? attempt : 6));
 
-	return base * (0.5 + (double)rand() / RAND_MAX);
+	return base * (0.5 + pgw_clock_jitter());
 }
 
 /* Name the statement in an error: "file:line: 'CREATE ...': message". */

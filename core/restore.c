@@ -247,7 +247,7 @@ static int drop_with_retries(PGconn *c, const struct pgw_catalog_object *o,
 		if (attempt == 5)
 			break;
 		pgw_err_clear(err);
-		pgw_clock_sleep(attempt / 2 + (100 + rand() % 200) / 1000.0);
+		pgw_clock_sleep(attempt / 2 + 0.1 + 0.2 * pgw_clock_jitter());
 	}
 	if (o->classid == 1259 /* pg_class */)
 		name_holders(err, c, o->objid);
