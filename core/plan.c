@@ -257,9 +257,14 @@ static int down_item(struct pgw_run *run, const struct pgw_migset *set,
 					     "if the file has one now, --use-file-down runs it; otherwise write a new migration that undoes it");
 		return err->code;
 	}
+	/* lines are the file's when the file's section is the text run (the
+	 * down SQL as applied is, as long as the file was not changed) */
 	error = pgw_section_parse(&m->down, PGW_SEC_DOWN, body,
 				  directives, m->file,
-				  use_file && fm ? fm->down.line : 1, err);
+				  fm && fm->down.present && fm->down.text &&
+						  (use_file || !strcmp(fm->down.text, body)) ?
+					  fm->down.line : 1,
+				  err);
 	if (error)
 		return error;
 	m->parsed = true;

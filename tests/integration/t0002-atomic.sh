@@ -129,4 +129,20 @@ test_expect_success 'a new enum value can be used by the next migration' '
 	test_eq blue "$(psql_val "SELECT c FROM paint")"
 '
 
+test_expect_success 'a failing down names the file'"'"'s line: exit 1, nothing reverted' '
+	write_migration 011_t11.sql <<-\EOF &&
+	-- migrate:up
+	CREATE TABLE t11 (id int);
+
+	-- migrate:down
+	DROP TABLE t11;
+	SELECT 1 / 0;
+	EOF
+	test_expect_code 0 pgward up &&
+	test_expect_code 1 pgward down --steps 2 &&
+	test_grep "011_t11.sql:6: .SELECT 1 / 0" "$ERR" &&
+	expect_history 1,2,3,4,5,6,7,8,9,10,11 &&
+	table_exists public.t11
+'
+
 test_done
