@@ -164,15 +164,20 @@ static json_t *manifest_json(const char *file, const struct pgw_manifest *m,
 	json_object_set_new(o, "git_tag", str_or_null(m->git_tag));
 	json_object_set_new(o, "wal_lsn", str_or_null(m->wal_lsn));
 	a = json_array();
+	/* "name version [schema]", as the manifest reader gives them */
 	for (p = m->extensions; p && *p; p++) {
 		const char *sp = strchr(*p, ' ');
+		const char *sp2 = sp ? strchr(sp + 1, ' ') : NULL;
 
 		x = json_object();
 		json_object_set_new(x, "name",
 		                    sp ? json_stringn(*p, (size_t)(sp - *p))
 		                       : json_string(*p));
 		json_object_set_new(x, "version",
-		                    str_or_null(sp ? sp + 1 : NULL));
+		                    !sp   ? json_null()
+		                    : sp2 ? json_stringn(sp + 1, (size_t)(sp2 - sp - 1))
+		                          : json_string(sp + 1));
+		json_object_set_new(x, "schema", str_or_null(sp2 ? sp2 + 1 : NULL));
 		json_array_append_new(a, x);
 	}
 	json_object_set_new(o, "extensions", a);

@@ -39,6 +39,31 @@ static void megabytes(char *out, size_t cap, unsigned long long bytes)
 		out[0] = '\0';
 }
 
+/* An index build: "NAME: PHASE" and a percentage (done < 0: none, it
+ * waits for other sessions).  Called with mu held. */
+static void draw_index(const struct pgw_progress *p)
+{
+	const char *colon = strstr(p->item, ": ");
+	int name_len = colon ? (int)(colon - p->item) : (int)strlen(p->item);
+	char pct[16] = "";
+
+	if (p->done >= 0 && !p->finished)
+		snprintf(pct, sizeof(pct), ", %.0f%%", p->done);
+	if (on_tty && !p->finished) {
+		char bar[21];
+		int i, fill = p->done >= 0 ? (int)(p->done / 5) : 0;
+
+		for (i = 0; i < 20; i++)
+			bar[i] = i < fill ? '#' : '.';
+		bar[20] = '\0';
+		fprintf(stderr, "\r\033[K%s %.*s [%s] %s%s", p->task, name_len, p->item,
+			bar, colon ? colon + 2 : "", pct);
+	} else {
+		fprintf(stderr, "%s%s %s%s in %.1f s\n", on_tty ? "\r\033[K" : "",
+			p->task, p->item, pct, p->elapsed);
+	}
+}
+
 static void draw(const struct pgw_progress *p, void *payload)
 {
 	char done[32], total[32], r[32], mb[32], eta[32] = "", speed[48] = "";
@@ -57,6 +82,12 @@ static void draw(const struct pgw_progress *p, void *payload)
 		return;
 	}
 	last_draw = t;
+	if (!strcmp(p->task, "index")) {
+		draw_index(p);
+		fflush(stderr);
+		pthread_mutex_unlock(&mu);
+		return;
+	}
 	human(done, sizeof(done), p->done);
 	human(total, sizeof(total), p->total);
 	human(r, sizeof(r), rate);

@@ -64,6 +64,7 @@ struct backup {
 	unsigned *parts; /* parts written per table */
 	unsigned *chunks_left; /* per table: ranges not done yet */
 	unsigned long long *table_bytes; /* per table: COPY text queued */
+	double *table_t0;      /* per table: when its first range started */
 	struct work *work; /* what readers take, in order */
 	size_t n_work;
 	size_t next;
@@ -246,10 +247,17 @@ static int copy_table(struct backup *b, PGconn *c, const struct work *wk,
 	const struct pgw_catalog_table *t = &b->cat->tables[seq - 1];
 	struct pgw_buf sql = PGW_BUF_INIT;
 	long long rows = 0;
-	double t0 = pgw_clock_now();
+	double t0;
 	PGresult *res;
 	char *row;
 	int n, error = 0;
+
+	/* a table's time runs from its first range, whichever reader took it */
+	pthread_mutex_lock(&b->mu);
+	if (!b->table_t0[seq - 1])
+		b->table_t0[seq - 1] = pgw_clock_now();
+	t0 = b->table_t0[seq - 1];
+	pthread_mutex_unlock(&b->mu);
 
 	/* generated columns are left out; none at all: COPY leaves them
 	 * out by itself */
@@ -383,6 +391,7 @@ static int plan_work(struct backup *b, int jobs, struct pgw_err *err)
 
 	b->chunks_left = calloc(cat->n_tables + 1, sizeof(*b->chunks_left));
 	b->table_bytes = calloc(cat->n_tables + 1, sizeof(*b->table_bytes));
+	b->table_t0 = calloc(cat->n_tables + 1, sizeof(*b->table_t0));
 	for (k = 0; k < cat->n_tables; k++) {
 		long pages = (long)(cat->tables[k].est_bytes / 8192);
 
@@ -391,7 +400,7 @@ static int plan_work(struct backup *b, int jobs, struct pgw_err *err)
 			cap += (size_t)(pages / SPLIT_PAGES) + 1;
 	}
 	b->work = calloc(cap, sizeof(*b->work));
-	if (!b->work || !b->chunks_left || !b->table_bytes)
+	if (!b->work || !b->chunks_left || !b->table_bytes || !b->table_t0)
 		return pgw_err_oom(err);
 	for (k = 0; k < cat->n_tables; k++) {
 		long pages = (long)(cat->tables[k].est_bytes / 8192), p;
@@ -533,6 +542,8 @@ static int lock_scope(PGconn *c, const char *schema_oids, void *arg,
 				 " JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid"
 				 " WHERE l.granted AND l.mode = 'AccessExclusiveLock'"
 				 " AND l.locktype = 'relation' AND l.pid <> pg_catalog.pg_backend_pid()"
+				 " AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d"
+				 "  WHERE d.datname = pg_catalog.current_database())"
 				 " AND l.relation IN (SELECT c.oid" SCOPE_RELATIONS ")"
 				 " ORDER BY 1, 2 LIMIT 5",
 				 1, params, &e2))
@@ -1102,6 +1113,7 @@ done:
 	free(b.work);
 	free(b.chunks_left);
 	free(b.table_bytes);
+	free(b.table_t0);
 	free(parts);
 	free(schemas);
 	free(omitted);

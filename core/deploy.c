@@ -613,8 +613,16 @@ static int undo_migrate(struct deploy *d, struct pgw_err *err)
 		error = d->down ? pgw_up(&run, d->cfg, &ro, err)
 		                : pgw_down(&run, d->cfg, &ro, err);
 		pgw_run_free(run);
-		if (!error)
+		if (!error) {
 			d->r->way_back = "reverted with the stored down SQL";
+		} else {
+			/* the migrations stay committed: not where it started */
+			pgw_err_wrap(err, "reverting to %s with the stored down SQL failed",
+			             d->r->from);
+			pgw_err_hint(err, "run 'pgward status', then 'pgward down --to %s' once the down SQL is fixed (or restore %s with writes stopped)",
+			             d->r->from, d->r->backup ? d->r->backup : "a backup");
+			error = err->code = PGW_EUNSAFE;
+		}
 		return error;
 	}
 	if (!d->r->backup)
@@ -645,9 +653,10 @@ static int undo_migrate(struct deploy *d, struct pgw_err *err)
 		pgw_restore_report_free(rr);
 		if (!error)
 			d->r->way_back = "restored from the deploy's backup (writes were stopped)";
-		else
-			error = pgw_err_set(err, PGW_EUNSAFE,
-			                    "restoring the backup failed: %s", err->msg);
+		else {
+			pgw_err_wrap(err, "restoring the backup failed");
+			error = err->code = PGW_EUNSAFE;
+		}
 		return error;
 	}
 }
@@ -908,7 +917,7 @@ notify:
 done:
 	if (error && !r->error)
 		r->error = strdup(err->msg);
-	PQfinish(d.ctl);
+	pgw_lock_close(d.ctl);
 	pgw_schema_free(d.before);
 	PQclear(d.tables_before);
 	table_set_free(&d.written);

@@ -43,7 +43,7 @@ struct ctx {
 static void ctx_release(struct ctx *c)
 {
 	if (!c->borrowed_ctl)
-		PQfinish(c->ctl);
+		pgw_lock_close(c->ctl);
 	PQfinish(c->conn);
 	pgw_migset_free(c->set);
 	pgw_history_free(c->hist);

@@ -55,6 +55,9 @@ int pgw_file_write(const char *path, const char *text, struct pgw_err *err)
 	}
 	f = fopen(tmp.ptr, "w");
 	ok = f && fputs(text, f) >= 0;
+	/* on disk before the rename: a crash leaves the old file or the new
+	 * one, never an empty one */
+	ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
 	ok = f && fclose(f) == 0 && ok;
 	if (!ok || rename(tmp.ptr, path) != 0) {
 		error = pgw_err_set(err, PGW_EIO, "cannot write %s: %s", path,

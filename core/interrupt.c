@@ -10,15 +10,18 @@ static PGcancel *volatile active;
 
 void pgw_interrupt_watch(PGconn *c)
 {
-	PGcancel *old = active;
+	PGcancel *old = active, *fresh = c ? PQgetCancel(c) : NULL;
 
-	guarded = 0;
-	active = NULL;
-	PQfreeCancel(old);
-	if (c) {
-		active = PQgetCancel(c);
+	/* switching from one connection to another stays guarded: a signal
+	 * in between must not fall back to the default action (death) */
+	if (fresh) {
+		active = fresh;
 		guarded = 1;
+	} else {
+		guarded = 0;
+		active = NULL;
 	}
+	PQfreeCancel(old);
 }
 
 bool pgw_interrupted(void)

@@ -59,7 +59,8 @@ int pgw_journal_unfinished(PGconn *ctl, char id[40], char stage[64],
 			    "SELECT id, stage FROM pgward_journal.deploys d"
 			    " WHERE (status = 'running' AND NOT EXISTS (SELECT 1"
 			    " FROM pg_catalog.pg_stat_activity a"
-			    " WHERE a.application_name = 'pgward:' || d.id))"
+			    " WHERE a.application_name = 'pgward:' || d.id"
+			    " AND a.datname = pg_catalog.current_database()))"
 			    " OR status = 'interrupted'"
 			    " ORDER BY started_at DESC LIMIT 1",
 			    0, NULL, err);

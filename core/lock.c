@@ -51,7 +51,11 @@ static void describe_holder(char *out, size_t cap, PGconn *ctl,
 			" LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid"
 			" WHERE l.locktype = 'advisory' AND l.granted"
 			" AND l.classid = $1::int4::oid AND l.objid = $2::int4::oid"
-			" AND l.objsubid = 2",
+			" AND l.objsubid = 2"
+			/* advisory locks are per database: same key, other
+			 * database, another deploy */
+			" AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d"
+			"  WHERE d.datname = pg_catalog.current_database())",
 			2, params, &err) == 0 &&
 	    PQntuples(res) > 0)
 		snprintf(out, cap, "pid %s (%s, from %s, connected %s ago)",
@@ -95,7 +99,7 @@ int pgw_lock_take(PGconn *ctl, const char *schema, int wait_s,
 			pgw_err_set(err, PGW_ELOCKED,
 				    "another pgward holds the deploy lock: %s",
 				    holder);
-			pgw_err_hint(err, wait_s ? "it did not finish within --wait %d s; try again when it is done" :
+			pgw_err_hint(err, wait_s ? "it did not finish within the %d s waited for it (--wait; MIGRATION_TIMEOUT for an application starting up); try again when it is done" :
 						   "wait for it to finish, or pass --wait SEC to wait for it",
 				     wait_s);
 			error = err->code;
@@ -135,4 +139,14 @@ bool pgw_lock_held(PGconn *ctl, const char *schema)
 	held = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	PQclear(res);
 	return held;
+}
+
+void pgw_lock_close(PGconn *ctl)
+{
+	if (ctl && PQstatus(ctl) == CONNECTION_OK) {
+		if (PQtransactionStatus(ctl) != PQTRANS_IDLE)
+			PQclear(PQexec(ctl, "ROLLBACK"));
+		PQclear(PQexec(ctl, "SELECT pg_catalog.pg_advisory_unlock_all()"));
+	}
+	PQfinish(ctl);
 }

@@ -17,5 +17,10 @@ int pgw_lock_take(PGconn *ctl, const char *schema, int wait_s,
 		  struct pgw_err *err);
 /* Does `ctl` still hold the lock?  false when the connection is gone. */
 bool pgw_lock_held(PGconn *ctl, const char *schema);
+/* Release every lock `ctl` holds, then close it (NULL: nothing).  The
+ * server frees a closed session's locks only when its backend has exited,
+ * a moment after the client: a deploy right after an `up` would find the
+ * lock still held. */
+void pgw_lock_close(PGconn *ctl);
 
 #endif

@@ -604,28 +604,47 @@ static bool undo_run(struct undo_list *u, struct pgw_exec *x,
 	return ok;
 }
 
-static void log_index_progress(struct pgw_exec *x, const struct pgw_stmt *st)
+/* Where a concurrent index build is (pg_stat_progress_create_index), for
+ * the progress display: its phase and how far it is in percent, or, while
+ * it waits for other sessions (old snapshots, writers), whom it waits for
+ * and no percentage. */
+static void report_index_progress(struct pgw_exec *x, const struct pgw_stmt *st,
+				  double elapsed, bool finished)
 {
-	char pid[16];
+	char pid[16], item[256];
 	const char *params[1] = { pid };
+	const char *name = st->index_name ? st->index_name : "?";
+	struct pgw_progress p = { "index", item, 100, 100, 0, elapsed, true };
 	struct pgw_err err = PGW_ERR_INIT;
 	PGresult *res = NULL;
 
+	if (finished) {
+		snprintf(item, sizeof(item), "%s: built", name);
+		pgw_progress_report(&p);
+		return;
+	}
 	snprintf(pid, sizeof(pid), "%d", PQbackendPID(x->conn));
 	if (pgw_pg_exec(&res, x->ctl,
-			"SELECT phase, blocks_done, blocks_total, tuples_done, tuples_total"
+			"SELECT phase, blocks_done, blocks_total, tuples_done, tuples_total,"
+			" current_locker_pid"
 			" FROM pg_catalog.pg_stat_progress_create_index WHERE pid = $1::int",
 			1, params, &err) == 0 &&
 	    PQntuples(res) == 1) {
+		const char *phase = PQgetvalue(res, 0, 0);
 		double bd = strtod(PQgetvalue(res, 0, 1), NULL);
 		double bt = strtod(PQgetvalue(res, 0, 2), NULL);
 		double td = strtod(PQgetvalue(res, 0, 3), NULL);
 		double tt = strtod(PQgetvalue(res, 0, 4), NULL);
-		double pct = bt > 0 ? 100 * bd / bt : tt > 0 ? 100 * td / tt : 0;
+		const char *locker = PQgetvalue(res, 0, 5);
+		bool waiting = !strncmp(phase, "waiting", 7);
 
-		pgw_log_notice("index %s: %s, %.0f%%",
-			       st->index_name ? st->index_name : "?",
-			       PQgetvalue(res, 0, 0), pct);
+		if (waiting && *locker && strcmp(locker, "0") != 0)
+			snprintf(item, sizeof(item), "%s: %s (pid %s)", name, phase, locker);
+		else
+			snprintf(item, sizeof(item), "%s: %s", name, phase);
+		p.done = waiting ? -1 : bt > 0 ? 100 * bd / bt : tt > 0 ? 100 * td / tt : 0;
+		p.finished = false;
+		pgw_progress_report(&p);
 	}
 	PQclear(res);
 }
@@ -634,7 +653,8 @@ static void log_index_progress(struct pgw_exec *x, const struct pgw_stmt *st)
 static int run_with_progress(struct pgw_exec *x, const struct pgw_stmt *st,
 			     struct pgw_err *err)
 {
-	double next = pgw_clock_now() + 5;
+	double t0 = pgw_clock_now();
+	bool index = st->flags & PGW_STMT_CONCURRENT_INDEX;
 	PGresult *res, *failed = NULL;
 
 	if (!PQsendQuery(x->conn, st->sql))
@@ -646,11 +666,10 @@ static int run_with_progress(struct pgw_exec *x, const struct pgw_stmt *st,
 			return pgw_pg_error(err, x->conn, NULL);
 		if (!PQisBusy(x->conn))
 			break;
-		poll(&pfd, 1, 1000);
-		if ((st->flags & PGW_STMT_CONCURRENT_INDEX) && pgw_clock_now() >= next) {
-			log_index_progress(x, st);
-			next = pgw_clock_now() + 5;
-		}
+		/* the display decides what to draw: a bar on a terminal, a
+		 * line every 5 s in a log */
+		if (poll(&pfd, 1, 1000) == 0 && index)
+			report_index_progress(x, st, pgw_clock_now() - t0, false);
 	}
 	while ((res = PQgetResult(x->conn))) {
 		ExecStatusType s = PQresultStatus(res);
@@ -665,6 +684,9 @@ static int run_with_progress(struct pgw_exec *x, const struct pgw_stmt *st,
 		PQclear(failed);
 		return err->code;
 	}
+	/* a build that showed progress ends its bar with a line */
+	if (index && pgw_clock_now() - t0 >= 1)
+		report_index_progress(x, st, pgw_clock_now() - t0, true);
 	return 0;
 }
 
@@ -1158,5 +1180,5 @@ int pgw_exec_run(struct pgw_exec *x, struct pgw_run *run, struct pgw_err *err)
 			pgw_err_note(err, "rolled back: nothing of this run was applied");
 		}
 	}
-	return error;
+	return err->code ? err->code : error;
 }

@@ -97,7 +97,8 @@ static int wait_sessions(struct recover *rc, struct pgw_err *err)
 		error = pgw_pg_exec(&res, rc->ctl,
 				    "SELECT pg_catalog.string_agg(pid::text, ', ')"
 				    " FROM pg_catalog.pg_stat_activity"
-				    " WHERE application_name = 'pgward:' || $1",
+				    " WHERE application_name = 'pgward:' || $1"
+				    " AND datname = pg_catalog.current_database()",
 				    1, p, err);
 		if (error || PQgetisnull(res, 0, 0)) {
 			PQclear(res);
@@ -272,10 +273,12 @@ static int way_back(struct recover *rc, struct pgw_err *err)
 
 			error = pgw_restore(&rr, rc->cfg, &rs, err);
 			pgw_restore_report_free(rr);
-			if (error)
-				error = pgw_err_set(err, PGW_EUNSAFE,
-						    "restoring %s failed: %s",
-						    rc->backup, err->msg);
+			/* err already holds why: it now also means a
+			 * human is needed (pgw_err_set keeps the first) */
+			if (error) {
+				pgw_err_wrap(err, "restoring %s failed", rc->backup);
+				error = err->code = PGW_EUNSAFE;
+			}
 			else
 				rc->r->detail = "restored the deploy's backup (writes were stopped)";
 		}
@@ -289,10 +292,10 @@ static int way_back(struct recover *rc, struct pgw_err *err)
 		error = head_of(h) > rc->from ? pgw_down(&run, rc->cfg, &ro, err)
 					      : pgw_up(&run, rc->cfg, &ro, err);
 		pgw_run_free(run);
-		if (error)
-			error = pgw_err_set(err, PGW_EUNSAFE,
-					    "reverting to %s failed: %s",
-					    rc->r->from, err->msg);
+		if (error) {
+			pgw_err_wrap(err, "reverting to %s failed", rc->r->from);
+			error = err->code = PGW_EUNSAFE;
+		}
 		else
 			rc->r->detail = "reverted with the stored down SQL";
 	} else if (!error && !rc->r->detail) {
@@ -451,7 +454,7 @@ int pgw_recover(struct pgw_recover_report **out, const struct pgw_config *cfg,
 		}
 		pgw_journal_update(rc.ctl, r->id, &s);
 	}
-	PQfinish(rc.ctl);
+	pgw_lock_close(rc.ctl);
 	free(rc.release);
 	free(rc.backup);
 	free(rc.backup_sha256);

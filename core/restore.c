@@ -213,6 +213,8 @@ static void name_holders(struct pgw_err *err, PGconn *c, unsigned objid)
 			"SELECT DISTINCT a.pid, a.application_name, a.state, left(a.query, 60)"
 			" FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid"
 			" WHERE l.relation = $1::oid AND l.granted"
+			" AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d"
+			"  WHERE d.datname = pg_catalog.current_database())"
 			" AND a.pid <> pg_catalog.pg_backend_pid() LIMIT 5",
 			1, params, &e))
 		return;
@@ -632,7 +634,9 @@ done:
 	pgw_buf_release(&sql);
 	pgw_buf_release(&arr);
 	pgw_buf_release(&ext);
-	return error;
+	/* what err says (a refused owner is EINVAL, a rolled-back load
+	 * EFAILED), as the caller reports it */
+	return error && err->code ? err->code : error;
 }
 
 int pgw_restore_rows(PGconn *c, const char *path,

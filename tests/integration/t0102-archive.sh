@@ -193,7 +193,7 @@ test_expect_success TAR '--json: one document each' '
 	test_expect_code 0 "$PGWARD" --json archive list stock.tar.zst &&
 	json_check "$OUT" "[(t[\"schema\"], t[\"name\"], t[\"rows\"], t[\"bytes\"], t[\"parts\"])
 		for t in d[\"tables\"]] == [(\"public\", \"t\", 3, 6, 2), (\"sé\", \"täb\", 1, 2, 1)] and
-		d[\"git_tag\"] == \"v7\" and d[\"extensions\"] == [{\"name\": \"plpgsql\", \"version\": \"1.0\"}] and
+		d[\"git_tag\"] == \"v7\" and d[\"extensions\"] == [{\"name\": \"plpgsql\", \"version\": \"1.0\", \"schema\": None}] and
 		d[\"settings\"] == {\"DateStyle\": \"ISO\"} and len(d[\"entries\"]) == 6" &&
 	test_expect_code 2 "$PGWARD" archive verify --json nothing.tar.zst &&
 	json_check "$OUT" "d[\"ok\"] is False and \"does not exist\" in d[\"error\"]"
