@@ -139,9 +139,10 @@ test_expect_success 'down with nothing applied changes nothing' '
 	expect_history "" &&
 	! table_exists public.users &&
 	db_snapshot before &&
-	pgward down </dev/null >out2 2>&1
+	test_expect_code 0 pgward down &&
 	db_snapshot after &&
-	test_cmp before after
+	test_cmp before after &&
+	expect_history ""
 '
 
 test_done
