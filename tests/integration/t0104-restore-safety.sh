@@ -435,7 +435,7 @@ test_expect_success 'archive corrupted after the pre-check, while loading: exit 
 	cp "$ARCH/big.tar.zst" "$ARCH/big-corrupted.tar.zst" &&
 	size=$(stat -c %s "$ARCH/big-corrupted.tar.zst") &&
 	bg_start restore_corrupt "$PGWARD" -d "dbname=$BIG" restore "$ARCH/big-corrupted.tar.zst" --yes &&
-	wait_for 60 "$restore_copy_sql" &&
+	{ wait_for 120 "$restore_copy_sql" || { bg_wait restore_corrupt 60; bg_show restore_corrupt; false; }; } &&
 	dd if=/dev/urandom of="$ARCH/big-corrupted.tar.zst" bs=65536 count=1 \
 		seek=$((size * 3 / 4)) oflag=seek_bytes conv=notrunc status=none &&
 	bg_wait restore_corrupt 60 &&
