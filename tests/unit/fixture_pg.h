@@ -13,6 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "fixture.h"
+
 /* Run SQL on the cluster's postgres database; 0 when it worked. */
 static inline int fixture_pg_admin(const char *sql)
 {
@@ -21,7 +30,8 @@ static inline int fixture_pg_admin(const char *sql)
 	int ok;
 
 	if (!getenv("PGWARD_UNIT_PG")) {
-		fprintf(stderr, "fixture_pg: no cluster (run through tests/run-unit.sh)\n");
+		fprintf(stderr,
+		        "fixture_pg: no cluster (run through tests/run-unit.sh)\n");
 		return -1;
 	}
 	c = PQconnectdb("dbname=postgres");
@@ -48,7 +58,8 @@ static inline char *fixture_pg_create(const char *name)
 {
 	char sql[256], *conninfo;
 
-	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)",
+	         name);
 	if (fixture_pg_admin(sql) != 0)
 		return NULL;
 	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
@@ -60,11 +71,13 @@ static inline char *fixture_pg_create(const char *name)
 	return conninfo;
 }
 
+/* Drop database `name` if it is there, sessions on it or not. */
 static inline void fixture_pg_drop(const char *name)
 {
 	char sql[256];
 
-	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)",
+	         name);
 	fixture_pg_admin(sql);
 }
 
@@ -79,6 +92,81 @@ static inline PGconn *fixture_pg_connect(const char *conninfo)
 		return NULL;
 	}
 	return c;
+}
+
+/* fixture_pg_create() and fixture_pg_connect() in one: the new database's
+ * conninfo into *conninfo (NULL when it could not be made) and a
+ * connection to it, or NULL.  fixture_pg_close() undoes both. */
+static inline PGconn *fixture_pg_open(const char *name, char **conninfo)
+{
+	*conninfo = fixture_pg_create(name);
+	return *conninfo ? fixture_pg_connect(*conninfo) : NULL;
+}
+
+/* The end of fixture_pg_open(): c closed, database `name` dropped and
+ * conninfo freed (either may be NULL). */
+static inline void fixture_pg_close(const char *name, char *conninfo, PGconn *c)
+{
+	PQfinish(c);
+	fixture_pg_drop(name);
+	free(conninfo);
+}
+
+/* Drop the cluster-wide role `role` (a plain identifier) if there is
+ * one, without a notice when there is not; 0 when that worked. */
+static inline int fixture_pg_drop_role(const char *role)
+{
+	char sql[512];
+
+	snprintf(sql, sizeof(sql),
+	         "DO $$BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE"
+	         " rolname = '%s') THEN DROP ROLE %s; END IF; END$$",
+	         role, role);
+	return fixture_pg_admin(sql);
+}
+
+/* Run SQL (one statement or several) on c; fails the test on an error. */
+static inline void fixture_pg_sql(PGconn *c, const char *sql)
+{
+	PGresult *res = PQexec(c, sql);
+	ExecStatusType st = PQresultStatus(res);
+
+	PQclear(res);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", sql, PQerrorMessage(c));
+}
+
+/* The value of a one-row query on c, into out[cap] ("" for NULL); fails
+ * the test on an error or another number of rows. */
+static inline const char *fixture_pg_scalar(PGconn *c, const char *sql,
+                                            char *out, size_t cap)
+{
+	PGresult *res = PQexec(c, sql);
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		PQclear(res);
+		fail_msg("%s: %s", sql, PQerrorMessage(c));
+	}
+	snprintf(out, cap, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return out;
+}
+
+/* The one value of `sql` on c, as text ("(null)" for NULL), is `want`;
+ * fails the test on an error or another number of rows. */
+static inline void fixture_pg_assert_value(PGconn *c, const char *sql,
+                                           const char *want)
+{
+	PGresult *res = PQexec(c, sql);
+	char *got;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		PQclear(res);
+		fail_msg("%s: %s", sql, PQerrorMessage(c));
+	}
+	got = strdup(PQgetisnull(res, 0, 0) ? "(null)" : PQgetvalue(res, 0, 0));
+	PQclear(res);
+	fixture_assert_string_freed(got, sql, want);
 }
 
 #endif

@@ -61,8 +61,7 @@ static int teardown(void **state)
 		umount2(fx->mnt, MNT_DETACH);
 		free(fx->mnt);
 	}
-	fixture_rmtree(fx->dir);
-	free(fx->dir);
+	fixture_rmdtemp(fx->dir);
 	free(fx);
 	return 0;
 }
@@ -101,24 +100,6 @@ static void spit(const char *path, const void *data, size_t len)
 	assert_non_null(f);
 	assert_int_equal(fwrite(data, 1, len, f), len);
 	assert_int_equal(fclose(f), 0);
-}
-
-/* The names in dir, sorted, one a line: to check that nothing appears. */
-static char *listing(const char *dir)
-{
-	struct pgw_buf b = PGW_BUF_INIT;
-	struct dirent **names;
-	int n, i;
-
-	n = scandir(dir, &names, NULL, alphasort);
-	assert_true(n >= 0);
-	for (i = 0; i < n; i++) {
-		pgw_buf_printf(&b, "%s\n", names[i]->d_name);
-		free(names[i]);
-	}
-	free(names);
-	assert_false(pgw_buf_oom(&b));
-	return pgw_buf_detach(&b);
 }
 
 /* ---- a sample archive, written with the writer ---- */
@@ -228,14 +209,14 @@ static void verify_ok(struct fx *fx, const char *path)
 static void verify_fails(struct fx *fx, const char *path, int code, ...)
 {
 	struct pgw_manifest *m = NULL;
-	char *before = listing(fx->dir), *after;
+	char *before = fixture_listing(fx->dir, true), *after;
 	const char *want;
 	va_list ap;
 	int rc;
 
 	pgw_err_clear(&fx->err);
 	rc = pgw_archive_verify(&m, path, &fx->err);
-	after = listing(fx->dir);
+	after = fixture_listing(fx->dir, true);
 	assert_string_equal(before, after);
 	free(before);
 	free(after);

@@ -21,6 +21,7 @@
 
 #include "archive.h"
 #include "fixture.h"
+#include "fixture_cfg.h"
 #include "fixture_pg.h"
 #include "journal.h"
 #include "pgward.h"
@@ -28,9 +29,6 @@
 #define DB "ut_backup"
 /* cluster-wide: made and dropped by the test that needs it */
 #define ROLE "pgw_ut_backup_role"
-#define DROP_ROLE                                                             \
-	"DO $$BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" ROLE \
-	"') THEN DROP ROLE " ROLE "; END IF; END$$"
 
 struct fx {
 	char *conninfo;
@@ -53,19 +51,11 @@ static int setup(void **state)
 	if (!fx)
 		return -1;
 	*state = fx;
-	pgw_config_init(&fx->cfg);
-	fx->dir = fixture_mkdtemp();
-	fx->conninfo = fixture_pg_create(DB);
-	if (!fx->dir || !fx->conninfo)
-		goto fail;
-	snprintf(fx->out, sizeof(fx->out), "%s/a.tar.zst", fx->dir);
-	if (pgw_config_set(&fx->cfg, "database.url", fx->conninfo, NULL,
-	                   &fx->err) != 0)
-		goto fail;
-	fx->c = fixture_pg_connect(fx->conninfo);
-	if (fx->c)
+	if (fixture_cfg_open(&fx->cfg, DB, &fx->conninfo, &fx->c, &fx->dir,
+	                     &fx->err) == 0) {
+		snprintf(fx->out, sizeof(fx->out), "%s/a.tar.zst", fx->dir);
 		return 0;
-fail:
+	}
 	/* the teardown is not run when the setup fails */
 	teardown(state);
 	return -1;
@@ -79,13 +69,8 @@ static int teardown(void **state)
 	pgw_manifest_free(fx->m);
 	free(fx->text);
 	PQfinish(fx->other);
-	PQfinish(fx->c);
-	fixture_pg_drop(DB);
-	fixture_pg_admin(DROP_ROLE);
-	pgw_config_release(&fx->cfg);
-	fixture_rmtree(fx->dir);
-	free(fx->dir);
-	free(fx->conninfo);
+	fixture_cfg_close(&fx->cfg, DB, fx->conninfo, fx->c, fx->dir);
+	fixture_pg_drop_role(ROLE);
 	free(fx);
 	return 0;
 }
@@ -93,26 +78,16 @@ static int teardown(void **state)
 /* ---------------------------------------------------------------------- */
 /* helpers */
 
-static void sql(PGconn *c, const char *q)
-{
-	PGresult *res = PQexec(c, q);
-	ExecStatusType st = PQresultStatus(res);
-
-	PQclear(res);
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-		fail_msg("%s: %s", q, PQerrorMessage(c));
-}
-
 static void fill(PGconn *c)
 {
-	sql(c, "CREATE TABLE public.t (id int PRIMARY KEY, s text);"
-	       "INSERT INTO public.t VALUES (1, 'one'), (2, 'two'),"
-	       " (3, E'tab\\there');"
-	       "CREATE SCHEMA app;"
-	       "CREATE TABLE app.empty (x int);"
-	       "CREATE TABLE app.g (a int,"
-	       " b int GENERATED ALWAYS AS (a * 2) STORED);"
-	       "INSERT INTO app.g (a) VALUES (5)");
+	fixture_pg_sql(c, "CREATE TABLE public.t (id int PRIMARY KEY, s text);"
+	                  "INSERT INTO public.t VALUES (1, 'one'), (2, 'two'),"
+	                  " (3, E'tab\\there');"
+	                  "CREATE SCHEMA app;"
+	                  "CREATE TABLE app.empty (x int);"
+	                  "CREATE TABLE app.g (a int,"
+	                  " b int GENERATED ALWAYS AS (a * 2) STORED);"
+	                  "INSERT INTO app.g (a) VALUES (5)");
 }
 
 static void backup_ok(struct fx *fx, const struct pgw_backup_opts *o)
@@ -148,29 +123,12 @@ static void verify_ok(struct fx *fx, const char *path)
 		fail_msg("pgw_archive_verify: %s", fx->err.msg);
 }
 
-/* The names in dir, sorted, one a line. */
-static char *listing(const char *dir)
-{
-	struct pgw_buf b = PGW_BUF_INIT;
-	struct dirent **names;
-	int n, i;
-
-	n = scandir(dir, &names, NULL, alphasort);
-	assert_true(n >= 0);
-	for (i = 0; i < n; i++) {
-		if (names[i]->d_name[0] != '.')
-			pgw_buf_printf(&b, "%s\n", names[i]->d_name);
-		free(names[i]);
-	}
-	free(names);
-	assert_false(pgw_buf_oom(&b));
-	return pgw_buf_detach(&b);
-}
-
+/* The names in dir not starting with a dot, sorted, one a line, are
+ * `want`. */
 static void listing_is(struct fx *fx, const char *dir, const char *want)
 {
 	free(fx->text);
-	fx->text = listing(dir);
+	fx->text = fixture_listing(dir, false);
 	assert_string_equal(fx->text, want);
 }
 
@@ -228,11 +186,6 @@ static bool has_string(char **v, const char *s)
 		if (!strcmp(*v, s))
 			return true;
 	return false;
-}
-
-static void write_file(const char *dir, const char *name, const char *text)
-{
-	assert_int_equal(fixture_write(dir, name, text), 0);
 }
 
 static bool exists(const char *path)
@@ -356,24 +309,15 @@ static void test_backup__records_the_history_version(void **state)
 {
 	struct fx *fx = *state;
 	struct pgw_backup_opts o = PGW_BACKUP_OPTS_INIT;
-	struct pgw_run_opts ro = PGW_RUN_OPTS_INIT;
-	struct pgw_run *run = NULL;
-	char mig[4200];
+	char mig[4096];
 
-	snprintf(mig, sizeof(mig), "%s/migrations", fx->dir);
-	assert_int_equal(mkdir(mig, 0700), 0);
-	write_file(mig, "007_create_t.sql",
-	           "-- migrate:up\nCREATE TABLE public.t (id int);\n"
-	           "INSERT INTO public.t VALUES (1);\n"
-	           "-- migrate:down\nDROP TABLE public.t;\n");
 	assert_int_equal(
-	        pgw_config_set(&fx->cfg, "migrations.dir", mig, NULL, &fx->err),
-	        0);
-	if (pgw_up(&run, &fx->cfg, &ro, &fx->err) != 0) {
-		pgw_run_free(run);
-		fail_msg("pgw_up: %s", fx->err.msg);
-	}
-	pgw_run_free(run);
+	        fixture_cfg_migrations(&fx->cfg, mig, fx->dir, &fx->err), 0);
+	fixture_put(mig, "007_create_t.sql",
+	            "-- migrate:up\nCREATE TABLE public.t (id int);\n"
+	            "INSERT INTO public.t VALUES (1);\n"
+	            "-- migrate:down\nDROP TABLE public.t;\n");
+	fixture_up(&fx->cfg, FIXTURE_ALL, &fx->err);
 	o.output = fx->out;
 	backup_ok(fx, &o);
 	verify_ok(fx, fx->out);
@@ -393,12 +337,12 @@ static void test_backup__parallel_readers_share_the_rows(void **state)
 	const char *p;
 	size_t parts = 0, i;
 
-	sql(fx->c, "CREATE TABLE public.big (id int);"
-	           "INSERT INTO public.big SELECT g FROM"
-	           " generate_series(1, 250000) g;"
-	           "CREATE TABLE public.small (id int);"
-	           "INSERT INTO public.small VALUES (7);"
-	           "ANALYZE");
+	fixture_pg_sql(fx->c, "CREATE TABLE public.big (id int);"
+	                      "INSERT INTO public.big SELECT g FROM"
+	                      " generate_series(1, 250000) g;"
+	                      "CREATE TABLE public.small (id int);"
+	                      "INSERT INTO public.small VALUES (7);"
+	                      "ANALYZE");
 	o.output = fx->out;
 	o.jobs = 3;
 	backup_ok(fx, &o);
@@ -438,7 +382,8 @@ static void test_backup__locked_table_fails_naming_the_holder(void **state)
 	fill(fx->c);
 	fx->other = fixture_pg_connect(fx->conninfo);
 	assert_non_null(fx->other);
-	sql(fx->other, "SET application_name = 'ut_holder'; BEGIN;"
+	fixture_pg_sql(fx->other,
+	               "SET application_name = 'ut_holder'; BEGIN;"
 	               "LOCK TABLE public.t IN ACCESS EXCLUSIVE MODE");
 	snprintf(pid, sizeof(pid),
 	         "table public.t is locked by pid %d (ut_holder, ",
@@ -456,7 +401,7 @@ static void test_backup__locked_table_fails_naming_the_holder(void **state)
 	listing_is(fx, fx->dir, "");
 
 	/* once it is free, the backup goes through */
-	sql(fx->other, "ROLLBACK");
+	fixture_pg_sql(fx->other, "ROLLBACK");
 	backup_ok(fx, &o);
 	listing_is(fx, fx->dir, "a.tar.zst\n");
 }
@@ -467,15 +412,15 @@ static void test_backup__table_the_role_cannot_read_is_named(void **state)
 	struct pgw_backup_opts o = PGW_BACKUP_OPTS_INIT;
 	char url[256];
 
-	fixture_pg_admin(DROP_ROLE);
+	fixture_pg_drop_role(ROLE);
 	assert_int_equal(fixture_pg_admin("CREATE ROLE " ROLE " LOGIN"), 0);
-	sql(fx->c, "CREATE SCHEMA own AUTHORIZATION " ROLE ";"
-	           "CREATE TABLE own.mine (id int);"
-	           "ALTER TABLE own.mine OWNER TO " ROLE ";"
-	           /* in the role's schema, not the role's table */
-	           "CREATE TABLE own.secret (id int);"
-	           "CREATE TABLE own.also_secret (id int);"
-	           "INSERT INTO own.secret VALUES (1)");
+	fixture_pg_sql(fx->c, "CREATE SCHEMA own AUTHORIZATION " ROLE ";"
+	                      "CREATE TABLE own.mine (id int);"
+	                      "ALTER TABLE own.mine OWNER TO " ROLE ";"
+	                      /* in the role's schema, not the role's table */
+	                      "CREATE TABLE own.secret (id int);"
+	                      "CREATE TABLE own.also_secret (id int);"
+	                      "INSERT INTO own.secret VALUES (1)");
 	snprintf(url, sizeof(url), "dbname=%s user=%s", DB, ROLE);
 	assert_int_equal(
 	        pgw_config_set(&fx->cfg, "database.url", url, NULL, &fx->err),
@@ -487,7 +432,8 @@ static void test_backup__table_the_role_cannot_read_is_named(void **state)
 	assert_non_null(strstr(fx->err.hint, "GRANT SELECT"));
 	listing_is(fx, fx->dir, "");
 
-	sql(fx->c, "GRANT SELECT ON own.secret, own.also_secret TO " ROLE);
+	fixture_pg_sql(fx->c,
+	               "GRANT SELECT ON own.secret, own.also_secret TO " ROLE);
 	backup_ok(fx, &o);
 	verify_ok(fx, fx->out);
 	/* the role's scope: its own schema */
@@ -502,8 +448,8 @@ static void test_backup__objects_it_cannot_carry(void **state)
 	struct pgw_backup_opts o = PGW_BACKUP_OPTS_INIT;
 
 	fill(fx->c);
-	sql(fx->c, "CREATE TEXT SEARCH CONFIGURATION public.mycfg"
-	           " (COPY = pg_catalog.english)");
+	fixture_pg_sql(fx->c, "CREATE TEXT SEARCH CONFIGURATION public.mycfg"
+	                      " (COPY = pg_catalog.english)");
 	o.output = fx->out;
 	assert_int_equal(backup_fails(fx, &o), PGW_EINVAL);
 	assert_non_null(strstr(fx->err.msg, "text search configuration "
@@ -546,11 +492,11 @@ static void test_backup__default_name_and_keep(void **state)
 	        pgw_config_set(&fx->cfg, "backup.keep", "2", NULL, &fx->err),
 	        0);
 	assert_int_equal(mkdir(dir, 0700), 0);
-	write_file(dir, DB "-20200101T000000Z.tar.zst", "old");
-	write_file(dir, DB "-20200102T000000Z.tar.zst", "old");
-	write_file(dir, DB "-20200103T000000Z.tar", "old");
-	write_file(dir, "other-20200101T000000Z.tar.zst", "another db's");
-	write_file(dir, DB "-notes.txt", "not an archive");
+	fixture_put(dir, DB "-20200101T000000Z.tar.zst", "old");
+	fixture_put(dir, DB "-20200102T000000Z.tar.zst", "old");
+	fixture_put(dir, DB "-20200103T000000Z.tar", "old");
+	fixture_put(dir, "other-20200101T000000Z.tar.zst", "another db's");
+	fixture_put(dir, DB "-notes.txt", "not an archive");
 	/* an unfinished deploy still needs the oldest */
 	{
 		struct pgw_journal_state s = { "backup", "running",

@@ -25,9 +25,6 @@
 #define DB "ut_catalog"
 /* cluster-wide: created and dropped by the tests that need it */
 #define PLATFORM_ROLE "pgw_ut_catalog_platform"
-#define DROP_PLATFORM_ROLE                                                             \
-	"DO $$BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" PLATFORM_ROLE \
-	"') THEN DROP ROLE " PLATFORM_ROLE "; END IF; END$$"
 
 struct fx {
 	char *conninfo;
@@ -47,13 +44,9 @@ static int setup(void **state)
 	if (!fx)
 		return -1;
 	*state = fx;
-	fx->conninfo = fixture_pg_create(DB);
-	if (!fx->conninfo)
-		goto fail;
-	fx->c = fixture_pg_connect(fx->conninfo);
+	fx->c = fixture_pg_open(DB, &fx->conninfo);
 	if (fx->c)
 		return 0;
-fail:
 	/* the teardown is not run when the setup fails */
 	teardown(state);
 	return -1;
@@ -66,10 +59,8 @@ static int teardown(void **state)
 	pgw_catalog_free(fx->cat);
 	free(fx->text);
 	free(fx->map.v);
-	PQfinish(fx->c);
-	fixture_pg_drop(DB);
-	fixture_pg_admin(DROP_PLATFORM_ROLE);
-	free(fx->conninfo);
+	fixture_pg_close(DB, fx->conninfo, fx->c);
+	fixture_pg_drop_role(PLATFORM_ROLE);
 	free(fx);
 	return 0;
 }
@@ -96,30 +87,6 @@ static int teardown_plain(void **state)
 /* ---------------------------------------------------------------------- */
 /* helpers */
 
-static void sql(PGconn *c, const char *q)
-{
-	PGresult *res = PQexec(c, q);
-	ExecStatusType st = PQresultStatus(res);
-
-	PQclear(res);
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-		fail_msg("%s: %s", q, PQerrorMessage(c));
-}
-
-/* The first value of a one-row query, into out[cap]. */
-static const char *scalar(PGconn *c, const char *q, char *out, size_t cap)
-{
-	PGresult *res = PQexec(c, q);
-
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) < 1) {
-		PQclear(res);
-		fail_msg("%s: %s", q, PQerrorMessage(c));
-	}
-	snprintf(out, cap, "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return out;
-}
-
 /* Read the catalog in a REPEATABLE READ transaction, as a backup does;
  * fx->cat holds it. */
 static void read_ok(struct fx *fx, const struct pgw_catalog_opts *o)
@@ -129,9 +96,9 @@ static void read_ok(struct fx *fx, const struct pgw_catalog_opts *o)
 	pgw_catalog_free(fx->cat);
 	fx->cat = NULL;
 	pgw_err_clear(&fx->err);
-	sql(fx->c, "BEGIN ISOLATION LEVEL REPEATABLE READ");
+	fixture_pg_sql(fx->c, "BEGIN ISOLATION LEVEL REPEATABLE READ");
 	rc = pgw_catalog_read(&fx->cat, fx->c, o, &fx->err);
-	sql(fx->c, "COMMIT");
+	fixture_pg_sql(fx->c, "COMMIT");
 	if (rc != 0)
 		fail_msg("pgw_catalog_read: %d %s (%s)", rc, fx->err.msg,
 		         fx->err.hint);
@@ -146,9 +113,9 @@ static int read_fails(struct fx *fx, const struct pgw_catalog_opts *o)
 	pgw_catalog_free(fx->cat);
 	fx->cat = NULL;
 	pgw_err_clear(&fx->err);
-	sql(fx->c, "BEGIN ISOLATION LEVEL REPEATABLE READ");
+	fixture_pg_sql(fx->c, "BEGIN ISOLATION LEVEL REPEATABLE READ");
 	rc = pgw_catalog_read(&fx->cat, fx->c, o, &fx->err);
-	sql(fx->c, "ROLLBACK");
+	fixture_pg_sql(fx->c, "ROLLBACK");
 	assert_int_not_equal(rc, 0);
 	assert_null(fx->cat);
 	assert_int_equal(rc, fx->err.code);
@@ -184,42 +151,44 @@ static size_t drop_index(const struct pgw_catalog *cat, const char *drop_sql)
 /* A few kinds in two schemas, with rows. */
 static void fill(PGconn *c)
 {
-	sql(c, "CREATE SCHEMA app;"
-	       "CREATE TYPE app.mood AS ENUM ('ok', 'sad');"
-	       "CREATE DOMAIN app.posint AS integer CHECK (VALUE > 0);"
-	       "CREATE TABLE app.parent (id bigint GENERATED ALWAYS AS"
-	       " IDENTITY PRIMARY KEY, name text NOT NULL);"
-	       "CREATE TABLE app.child (id serial PRIMARY KEY,"
-	       " parent_id bigint REFERENCES app.parent (id),"
-	       " qty app.posint, m app.mood DEFAULT 'ok',"
-	       " twice int GENERATED ALWAYS AS (qty * 2) STORED);"
-	       "CREATE INDEX child_qty_idx ON app.child (qty) WHERE qty > 10;"
-	       /* names sort against the dependency: z_base must come first */
-	       "CREATE VIEW app.z_base AS SELECT id, qty FROM app.child;"
-	       "CREATE VIEW app.a_top AS SELECT id FROM app.z_base;"
-	       "CREATE FUNCTION app.touch() RETURNS trigger LANGUAGE plpgsql"
-	       " AS $$BEGIN RETURN NEW; END$$;"
-	       "CREATE TRIGGER child_touch BEFORE INSERT ON app.child"
-	       " FOR EACH ROW EXECUTE FUNCTION app.touch();"
-	       "ALTER TABLE app.child ENABLE ROW LEVEL SECURITY;"
-	       "CREATE POLICY child_pos ON app.child USING (qty > 0);"
-	       /* a default calling a function that reads its own table */
-	       "CREATE TABLE app.t (id int);"
-	       "CREATE FUNCTION app.next_id() RETURNS int LANGUAGE sql"
-	       " BEGIN ATOMIC SELECT coalesce(max(id), 0) + 1 FROM app.t; END;"
-	       "ALTER TABLE app.t ALTER COLUMN id SET DEFAULT app.next_id();"
-	       "CREATE TABLE app.m (d date NOT NULL, v int)"
-	       " PARTITION BY RANGE (d);"
-	       "CREATE TABLE app.m_2024 PARTITION OF app.m"
-	       " FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');"
-	       "CREATE TABLE app.\"Odd Name\" (x int);"
-	       "CREATE MATERIALIZED VIEW app.mv AS SELECT count(*) AS n"
-	       " FROM app.child;"
-	       "INSERT INTO app.parent (name) VALUES ('a'), ('b');"
-	       "INSERT INTO app.child (parent_id, qty) VALUES (1, 5), (2, 20),"
-	       " (2, 30);"
-	       "INSERT INTO app.t DEFAULT VALUES;"
-	       "INSERT INTO app.m VALUES ('2024-03-01', 1);");
+	fixture_pg_sql(
+	        c,
+	        "CREATE SCHEMA app;"
+	        "CREATE TYPE app.mood AS ENUM ('ok', 'sad');"
+	        "CREATE DOMAIN app.posint AS integer CHECK (VALUE > 0);"
+	        "CREATE TABLE app.parent (id bigint GENERATED ALWAYS AS"
+	        " IDENTITY PRIMARY KEY, name text NOT NULL);"
+	        "CREATE TABLE app.child (id serial PRIMARY KEY,"
+	        " parent_id bigint REFERENCES app.parent (id),"
+	        " qty app.posint, m app.mood DEFAULT 'ok',"
+	        " twice int GENERATED ALWAYS AS (qty * 2) STORED);"
+	        "CREATE INDEX child_qty_idx ON app.child (qty) WHERE qty > 10;"
+	        /* names sort against the dependency: z_base must come first */
+	        "CREATE VIEW app.z_base AS SELECT id, qty FROM app.child;"
+	        "CREATE VIEW app.a_top AS SELECT id FROM app.z_base;"
+	        "CREATE FUNCTION app.touch() RETURNS trigger LANGUAGE plpgsql"
+	        " AS $$BEGIN RETURN NEW; END$$;"
+	        "CREATE TRIGGER child_touch BEFORE INSERT ON app.child"
+	        " FOR EACH ROW EXECUTE FUNCTION app.touch();"
+	        "ALTER TABLE app.child ENABLE ROW LEVEL SECURITY;"
+	        "CREATE POLICY child_pos ON app.child USING (qty > 0);"
+	        /* a default calling a function that reads its own table */
+	        "CREATE TABLE app.t (id int);"
+	        "CREATE FUNCTION app.next_id() RETURNS int LANGUAGE sql"
+	        " BEGIN ATOMIC SELECT coalesce(max(id), 0) + 1 FROM app.t; END;"
+	        "ALTER TABLE app.t ALTER COLUMN id SET DEFAULT app.next_id();"
+	        "CREATE TABLE app.m (d date NOT NULL, v int)"
+	        " PARTITION BY RANGE (d);"
+	        "CREATE TABLE app.m_2024 PARTITION OF app.m"
+	        " FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');"
+	        "CREATE TABLE app.\"Odd Name\" (x int);"
+	        "CREATE MATERIALIZED VIEW app.mv AS SELECT count(*) AS n"
+	        " FROM app.child;"
+	        "INSERT INTO app.parent (name) VALUES ('a'), ('b');"
+	        "INSERT INTO app.child (parent_id, qty) VALUES (1, 5), (2, 20),"
+	        " (2, 30);"
+	        "INSERT INTO app.t DEFAULT VALUES;"
+	        "INSERT INTO app.m VALUES ('2024-03-01', 1);");
 }
 
 /* ---------------------------------------------------------------------- */
@@ -391,11 +360,12 @@ test_catalog__scope_leaves_out_system_and_journal_schemas(void **state)
 	struct pgw_catalog_opts o = { 0 };
 	size_t i;
 
-	sql(fx->c,
-	    "CREATE SCHEMA app; CREATE TABLE app.t (id int);"
-	    "CREATE SCHEMA pgward; CREATE TABLE pgward.migrations (v int);"
-	    "CREATE SCHEMA pgward_journal;"
-	    " CREATE TABLE pgward_journal.deploys (id text);");
+	fixture_pg_sql(
+	        fx->c,
+	        "CREATE SCHEMA app; CREATE TABLE app.t (id int);"
+	        "CREATE SCHEMA pgward; CREATE TABLE pgward.migrations (v int);"
+	        "CREATE SCHEMA pgward_journal;"
+	        " CREATE TABLE pgward_journal.deploys (id text);");
 	o.exclude_schemas = excluded;
 	read_ok(fx, &o);
 	assert_int_equal(fx->cat->n_schemas, 2);
@@ -429,7 +399,7 @@ test_catalog__scope_asked_for_must_exist_and_be_carriable(void **state)
 	static const char *const system[] = { "pg_catalog", NULL };
 	struct pgw_catalog_opts o = { 0 };
 
-	sql(fx->c, "CREATE SCHEMA pgward_journal");
+	fixture_pg_sql(fx->c, "CREATE SCHEMA pgward_journal");
 	o.extra_schemas = missing;
 	assert_int_equal(read_fails(fx, &o), PGW_ENOTFOUND);
 	assert_string_equal(fx->err.msg, "schema 'nowhere' does not exist");
@@ -457,13 +427,15 @@ static void test_catalog__platform_schema_only_when_named(void **state)
 	static const char *const named[] = { "auth", NULL };
 	struct pgw_catalog_opts o = { 0 };
 
-	fixture_pg_admin(DROP_PLATFORM_ROLE);
+	fixture_pg_drop_role(PLATFORM_ROLE);
 	assert_int_equal(fixture_pg_admin("CREATE ROLE " PLATFORM_ROLE), 0);
-	sql(fx->c, "CREATE SCHEMA auth AUTHORIZATION " PLATFORM_ROLE ";"
-	           "CREATE TABLE auth.users (id int);"
-	           "ALTER TABLE auth.users OWNER TO " PLATFORM_ROLE ";"
-	           /* the same name, owned by the role itself: its own */
-	           "CREATE SCHEMA storage; CREATE TABLE storage.o (id int);");
+	fixture_pg_sql(
+	        fx->c,
+	        "CREATE SCHEMA auth AUTHORIZATION " PLATFORM_ROLE ";"
+	        "CREATE TABLE auth.users (id int);"
+	        "ALTER TABLE auth.users OWNER TO " PLATFORM_ROLE ";"
+	        /* the same name, owned by the role itself: its own */
+	        "CREATE SCHEMA storage; CREATE TABLE storage.o (id int);");
 	read_ok(fx, NULL);
 	assert_int_equal(fx->cat->n_schemas, 2);
 	assert_string_equal(fx->cat->schemas[0], "public");
@@ -504,21 +476,22 @@ static void test_catalog__lock_scope_first_and_search_path_kept(void **state)
 	struct lock_seen seen = { "", 0, 0 };
 	char want[256], path[256];
 
-	sql(fx->c, "CREATE SCHEMA app; CREATE TABLE app.t (id int);"
-	           "SET search_path = app, public");
+	fixture_pg_sql(fx->c, "CREATE SCHEMA app; CREATE TABLE app.t (id int);"
+	                      "SET search_path = app, public");
 	o.lock_scope = record_scope;
 	o.lock_arg = &seen;
 	read_ok(fx, &o);
 	assert_int_equal(seen.calls, 1);
-	scalar(fx->c,
-	       "SELECT '{' || string_agg(oid::text, ',' ORDER BY nspname"
-	       " COLLATE \"C\") || '}' FROM pg_namespace"
-	       " WHERE nspname IN ('app', 'public')",
-	       want, sizeof(want));
+	fixture_pg_scalar(
+	        fx->c,
+	        "SELECT '{' || string_agg(oid::text, ',' ORDER BY nspname"
+	        " COLLATE \"C\") || '}' FROM pg_namespace"
+	        " WHERE nspname IN ('app', 'public')",
+	        want, sizeof(want));
 	assert_string_equal(seen.oids, want);
-	assert_string_equal(
-	        scalar(fx->c, "SHOW search_path", path, sizeof(path)),
-	        "app, public");
+	assert_string_equal(fixture_pg_scalar(fx->c, "SHOW search_path", path,
+	                                      sizeof(path)),
+	                    "app, public");
 
 	seen.fail = 1;
 	assert_int_equal(read_fails(fx, &o), PGW_ELOCKED);
@@ -535,9 +508,9 @@ static void test_catalog__census_names_what_cannot_be_carried(void **state)
 	struct pgw_catalog_opts o = { 0 };
 	char oid[32];
 
-	sql(fx->c, "CREATE TABLE public.t (id int);"
-	           "CREATE TEXT SEARCH CONFIGURATION public.mycfg"
-	           " (COPY = pg_catalog.english)");
+	fixture_pg_sql(fx->c, "CREATE TABLE public.t (id int);"
+	                      "CREATE TEXT SEARCH CONFIGURATION public.mycfg"
+	                      " (COPY = pg_catalog.english)");
 	assert_int_equal(read_fails(fx, &o), PGW_EINVAL);
 	assert_string_equal(
 	        fx->err.msg,
@@ -554,15 +527,17 @@ static void test_catalog__census_names_what_cannot_be_carried(void **state)
 	assert_string_equal(fx->cat->unsupported[0].identity, "public.mycfg");
 	assert_int_equal(
 	        fx->cat->unsupported[0].classid,
-	        strtoul(scalar(fx->c, "SELECT 'pg_ts_config'::regclass::oid",
-	                       oid, sizeof(oid)),
+	        strtoul(fixture_pg_scalar(
+	                        fx->c, "SELECT 'pg_ts_config'::regclass::oid",
+	                        oid, sizeof(oid)),
 	                NULL, 10));
-	assert_int_equal(fx->cat->unsupported[0].objid,
-	                 strtoul(scalar(fx->c,
-	                                "SELECT oid FROM pg_ts_config"
-	                                " WHERE cfgname = 'mycfg'",
-	                                oid, sizeof(oid)),
-	                         NULL, 10));
+	assert_int_equal(
+	        fx->cat->unsupported[0].objid,
+	        strtoul(fixture_pg_scalar(fx->c,
+	                                  "SELECT oid FROM pg_ts_config"
+	                                  " WHERE cfgname = 'mycfg'",
+	                                  oid, sizeof(oid)),
+	                NULL, 10));
 	/* left out of the DDL, the rest is there */
 	assert_null(strstr(fx->cat->pre_data, "mycfg"));
 	at(fx->cat->pre_data, "CREATE TABLE public.t");
@@ -580,7 +555,7 @@ static void test_catalog__census_names_twelve_and_counts_the_rest(void **state)
 		         "CREATE TEXT SEARCH CONFIGURATION public.cfg%02d"
 		         " (COPY = pg_catalog.simple)",
 		         i);
-		sql(fx->c, q);
+		fixture_pg_sql(fx->c, q);
 	}
 	assert_int_equal(read_fails(fx, &o), PGW_EINVAL);
 	/* in name order */
@@ -665,12 +640,13 @@ static void test_catalog__dependency_cycle_is_named(void **state)
 	struct fx *fx = *state;
 
 	/* a view calling a function whose body reads the view */
-	sql(fx->c, "CREATE VIEW public.v AS SELECT 1 AS x;"
-	           "CREATE FUNCTION public.f() RETURNS bigint LANGUAGE sql"
-	           " BEGIN ATOMIC SELECT count(*) FROM public.v; END;"
-	           "CREATE OR REPLACE VIEW public.v AS SELECT 1 AS x,"
-	           " public.f() AS y;"
-	           "CREATE TABLE public.fine (id int)");
+	fixture_pg_sql(fx->c,
+	               "CREATE VIEW public.v AS SELECT 1 AS x;"
+	               "CREATE FUNCTION public.f() RETURNS bigint LANGUAGE sql"
+	               " BEGIN ATOMIC SELECT count(*) FROM public.v; END;"
+	               "CREATE OR REPLACE VIEW public.v AS SELECT 1 AS x,"
+	               " public.f() AS y;"
+	               "CREATE TABLE public.fine (id int)");
 	assert_int_equal(read_fails(fx, NULL), PGW_EINVAL);
 	at(fx->err.msg, "cannot order the pre-data objects: a dependency cycle "
 	                "among ");
@@ -722,44 +698,48 @@ static void test_catalog__drop_order_runs_and_empties_the_schemas(void **state)
 		assert_null(strstr(fx->cat->objects[i].drop_sql,
 		                   "DROP SEQUENCE app.child_id_seq"));
 
-	sql(fx->c, "BEGIN");
+	fixture_pg_sql(fx->c, "BEGIN");
 	for (i = 0; i < fx->cat->n_objects; i++) {
 		PGresult *res = PQexec(fx->c, fx->cat->objects[i].drop_sql);
 
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 			print_message("%s\n", PQerrorMessage(fx->c));
 			PQclear(res);
-			sql(fx->c, "ROLLBACK");
+			fixture_pg_sql(fx->c, "ROLLBACK");
 			fail_msg("drop %zu failed: %s", i,
 			         fx->cat->objects[i].drop_sql);
 		}
 		PQclear(res);
 	}
-	assert_string_equal(scalar(fx->c,
-	                           "SELECT count(*) FROM pg_class c JOIN"
-	                           " pg_namespace n ON n.oid = c.relnamespace"
-	                           " WHERE n.nspname IN ('app', 'public')",
-	                           n, sizeof(n)),
-	                    "0");
-	assert_string_equal(scalar(fx->c,
-	                           "SELECT count(*) FROM pg_proc p JOIN"
-	                           " pg_namespace n ON n.oid = p.pronamespace"
-	                           " WHERE n.nspname = 'app'",
-	                           n, sizeof(n)),
-	                    "0");
-	assert_string_equal(scalar(fx->c,
-	                           "SELECT count(*) FROM pg_type t JOIN"
-	                           " pg_namespace n ON n.oid = t.typnamespace"
-	                           " WHERE n.nspname = 'app'",
-	                           n, sizeof(n)),
-	                    "0");
+	assert_string_equal(
+	        fixture_pg_scalar(fx->c,
+	                          "SELECT count(*) FROM pg_class c JOIN"
+	                          " pg_namespace n ON n.oid = c.relnamespace"
+	                          " WHERE n.nspname IN ('app', 'public')",
+	                          n, sizeof(n)),
+	        "0");
+	assert_string_equal(
+	        fixture_pg_scalar(fx->c,
+	                          "SELECT count(*) FROM pg_proc p JOIN"
+	                          " pg_namespace n ON n.oid = p.pronamespace"
+	                          " WHERE n.nspname = 'app'",
+	                          n, sizeof(n)),
+	        "0");
+	assert_string_equal(
+	        fixture_pg_scalar(fx->c,
+	                          "SELECT count(*) FROM pg_type t JOIN"
+	                          " pg_namespace n ON n.oid = t.typnamespace"
+	                          " WHERE n.nspname = 'app'",
+	                          n, sizeof(n)),
+	        "0");
 	/* schemas are never dropped */
-	assert_string_equal(scalar(fx->c,
-	                           "SELECT count(*) FROM pg_namespace"
-	                           " WHERE nspname = 'app'",
-	                           n, sizeof(n)),
-	                    "1");
-	sql(fx->c, "ROLLBACK");
+	assert_string_equal(
+	        fixture_pg_scalar(fx->c,
+	                          "SELECT count(*) FROM pg_namespace"
+	                          " WHERE nspname = 'app'",
+	                          n, sizeof(n)),
+	        "1");
+	fixture_pg_sql(fx->c, "ROLLBACK");
 }
 
 /* ---------------------------------------------------------------------- */
@@ -774,7 +754,7 @@ static void test_catalog__tables_sorted_with_partition_leaves(void **state)
 	size_t i;
 
 	fill(fx->c);
-	sql(fx->c, "ANALYZE");
+	fixture_pg_sql(fx->c, "ANALYZE");
 	read_ok(fx, NULL);
 	cat = fx->cat;
 	/* tables only: not the partitioned parent, views or the
@@ -802,7 +782,7 @@ static void test_catalog__never_analyzed_tables_have_no_estimate(void **state)
 {
 	struct fx *fx = *state;
 
-	sql(fx->c, "CREATE TABLE public.fresh (id int)");
+	fixture_pg_sql(fx->c, "CREATE TABLE public.fresh (id int)");
 	read_ok(fx, NULL);
 	assert_int_equal(fx->cat->n_tables, 1);
 	assert_true(fx->cat->tables[0].est_rows < 0);
@@ -818,13 +798,15 @@ static void test_catalog__outside_dependents_are_named(void **state)
 	static const char *const only_app[] = { "app", NULL };
 	struct pgw_catalog_opts o = { 0 };
 
-	sql(fx->c, "CREATE SCHEMA app; CREATE TABLE app.t (id int PRIMARY KEY);"
-	           "CREATE FUNCTION app.f() RETURNS int LANGUAGE sql"
-	           " AS 'SELECT 1';"
-	           "CREATE SCHEMA other;"
-	           "CREATE VIEW other.v AS SELECT id FROM app.t;"
-	           "CREATE TABLE other.r (t_id int REFERENCES app.t (id),"
-	           " n int DEFAULT app.f())");
+	fixture_pg_sql(
+	        fx->c,
+	        "CREATE SCHEMA app; CREATE TABLE app.t (id int PRIMARY KEY);"
+	        "CREATE FUNCTION app.f() RETURNS int LANGUAGE sql"
+	        " AS 'SELECT 1';"
+	        "CREATE SCHEMA other;"
+	        "CREATE VIEW other.v AS SELECT id FROM app.t;"
+	        "CREATE TABLE other.r (t_id int REFERENCES app.t (id),"
+	        " n int DEFAULT app.f())");
 	o.extra_schemas = only_app;
 	o.only_listed = true;
 	read_ok(fx, &o);
@@ -857,13 +839,13 @@ static void test_catalog__extensions_are_prerequisites(void **state)
 	struct fx *fx = *state;
 	char want[64];
 
-	sql(fx->c, "CREATE EXTENSION citext;"
-	           "CREATE TABLE public.u (email public.citext)");
+	fixture_pg_sql(fx->c, "CREATE EXTENSION citext;"
+	                      "CREATE TABLE public.u (email public.citext)");
 	read_ok(fx, NULL);
-	scalar(fx->c,
-	       "SELECT 'citext ' || extversion FROM pg_extension"
-	       " WHERE extname = 'citext'",
-	       want, sizeof(want));
+	fixture_pg_scalar(fx->c,
+	                  "SELECT 'citext ' || extversion FROM pg_extension"
+	                  " WHERE extname = 'citext'",
+	                  want, sizeof(want));
 	assert_int_equal(fx->cat->n_extensions, 2); /* and plpgsql */
 	assert_string_equal(fx->cat->extensions[0], want);
 	assert_string_equal(fx->cat->extension_schemas[0], "public");

@@ -26,9 +26,6 @@
 #define DB_COPY "ut_catalog_ddl_copy"
 /* cluster-wide, made by the setup and dropped by the teardown */
 #define READER "pgw_ut_ddl_reader"
-#define DROP_READER                                                             \
-	"DO $$BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" READER \
-	"') THEN DROP ROLE " READER "; END IF; END$$"
 
 struct fx {
 	char *conninfo, *copy_conninfo;
@@ -46,17 +43,10 @@ static int setup(void **state)
 	if (!fx)
 		return -1;
 	*state = fx;
-	fx->conninfo = fixture_pg_create(DB);
-	if (!fx->conninfo)
-		goto fail;
-	fx->c = fixture_pg_connect(fx->conninfo);
-	if (!fx->c)
-		goto fail;
-	if (fixture_pg_admin(DROP_READER) != 0 ||
-	    fixture_pg_admin("CREATE ROLE " READER) != 0)
-		goto fail;
-	return 0;
-fail:
+	fx->c = fixture_pg_open(DB, &fx->conninfo);
+	if (fx->c && fixture_pg_drop_role(READER) == 0 &&
+	    fixture_pg_admin("CREATE ROLE " READER) == 0)
+		return 0;
 	/* the teardown is not run when the setup fails */
 	teardown(state);
 	return -1;
@@ -68,44 +58,16 @@ static int teardown(void **state)
 
 	pgw_catalog_free(fx->cat);
 	pgw_catalog_free(fx->cat_copy);
-	PQfinish(fx->c);
-	PQfinish(fx->copy);
-	fixture_pg_drop(DB);
+	fixture_pg_close(DB, fx->conninfo, fx->c);
 	if (fx->copy_conninfo)
-		fixture_pg_drop(DB_COPY);
-	fixture_pg_admin(DROP_READER);
-	free(fx->conninfo);
-	free(fx->copy_conninfo);
+		fixture_pg_close(DB_COPY, fx->copy_conninfo, fx->copy);
+	fixture_pg_drop_role(READER);
 	free(fx);
 	return 0;
 }
 
 /* ---------------------------------------------------------------------- */
 /* helpers */
-
-static void sql(PGconn *c, const char *q)
-{
-	PGresult *res = PQexec(c, q);
-	ExecStatusType st = PQresultStatus(res);
-
-	PQclear(res);
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-		fail_msg("%s: %s", q, PQerrorMessage(c));
-}
-
-/* The first value of a one-row query, into out[cap]. */
-static const char *scalar(PGconn *c, const char *q, char *out, size_t cap)
-{
-	PGresult *res = PQexec(c, q);
-
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) < 1) {
-		PQclear(res);
-		fail_msg("%s: %s", q, PQerrorMessage(c));
-	}
-	snprintf(out, cap, "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return out;
-}
 
 static struct pgw_catalog *read_cat(struct fx *fx, PGconn *c,
                                     struct pgw_catalog **slot)
@@ -115,9 +77,9 @@ static struct pgw_catalog *read_cat(struct fx *fx, PGconn *c,
 	pgw_catalog_free(*slot);
 	*slot = NULL;
 	pgw_err_clear(&fx->err);
-	sql(c, "BEGIN ISOLATION LEVEL REPEATABLE READ");
+	fixture_pg_sql(c, "BEGIN ISOLATION LEVEL REPEATABLE READ");
 	rc = pgw_catalog_read(slot, c, NULL, &fx->err);
-	sql(c, "COMMIT");
+	fixture_pg_sql(c, "COMMIT");
 	if (rc != 0)
 		fail_msg("pgw_catalog_read: %d %s", rc, fx->err.msg);
 	return *slot;
@@ -126,6 +88,13 @@ static struct pgw_catalog *read_cat(struct fx *fx, PGconn *c,
 static const struct pgw_catalog *read_ok(struct fx *fx)
 {
 	return read_cat(fx, fx->c, &fx->cat);
+}
+
+/* The catalog after `ddl` ran on the test's database. */
+static const struct pgw_catalog *read_after(struct fx *fx, const char *ddl)
+{
+	fixture_pg_sql(fx->c, ddl);
+	return read_ok(fx);
 }
 
 /* `needle` is in `hay` (shown when not). */
@@ -183,16 +152,16 @@ static void test_catalog_ddl__types(void **state)
 	struct fx *fx = *state;
 	const struct pgw_catalog *cat;
 
-	sql(fx->c, "CREATE TYPE public.mood AS ENUM ('ok', 'sad', 'it''s');"
-	           "CREATE DOMAIN public.posint AS integer CHECK (VALUE > 0);"
-	           "CREATE DOMAIN public.code AS text COLLATE \"C\""
-	           " DEFAULT 'x' NOT NULL;"
-	           "ALTER DOMAIN public.code ADD CONSTRAINT code_len"
-	           " CHECK (length(VALUE) < 10) NOT VALID;"
-	           "CREATE TYPE public.span AS RANGE (subtype = integer);"
-	           "CREATE TYPE public.pair AS (a integer, b text);"
-	           "COMMENT ON TYPE public.pair IS 'two things'");
-	cat = read_ok(fx);
+	cat = read_after(
+	        fx, "CREATE TYPE public.mood AS ENUM ('ok', 'sad', 'it''s');"
+	            "CREATE DOMAIN public.posint AS integer CHECK (VALUE > 0);"
+	            "CREATE DOMAIN public.code AS text COLLATE \"C\""
+	            " DEFAULT 'x' NOT NULL;"
+	            "ALTER DOMAIN public.code ADD CONSTRAINT code_len"
+	            " CHECK (length(VALUE) < 10) NOT VALID;"
+	            "CREATE TYPE public.span AS RANGE (subtype = integer);"
+	            "CREATE TYPE public.pair AS (a integer, b text);"
+	            "COMMENT ON TYPE public.pair IS 'two things'");
 	has(cat->pre_data,
 	    "CREATE TYPE public.mood AS ENUM ('ok', 'sad', "
 	    "'it''s');\nALTER TYPE public.mood OWNER TO postgres;\n");
@@ -234,20 +203,20 @@ static void test_catalog_ddl__table_columns_and_checks(void **state)
 	struct fx *fx = *state;
 	const struct pgw_catalog *cat;
 
-	sql(fx->c, "CREATE TABLE public.orders ("
-	           " id bigint GENERATED ALWAYS AS IDENTITY,"
-	           " serial_no serial,"
-	           " qty integer NOT NULL DEFAULT 1,"
-	           " price numeric(10,2) CHECK (price >= 0),"
-	           " total numeric GENERATED ALWAYS AS (qty * price) STORED,"
-	           " note text COLLATE \"C\","
-	           " dropped int);"
-	           "ALTER TABLE public.orders DROP COLUMN dropped;"
-	           "ALTER TABLE public.orders ADD CONSTRAINT orders_qty_small"
-	           " CHECK (qty < 1000) NOT VALID;"
-	           "COMMENT ON CONSTRAINT orders_price_check ON public.orders"
-	           " IS 'never negative'");
-	cat = read_ok(fx);
+	cat = read_after(
+	        fx, "CREATE TABLE public.orders ("
+	            " id bigint GENERATED ALWAYS AS IDENTITY,"
+	            " serial_no serial,"
+	            " qty integer NOT NULL DEFAULT 1,"
+	            " price numeric(10,2) CHECK (price >= 0),"
+	            " total numeric GENERATED ALWAYS AS (qty * price) STORED,"
+	            " note text COLLATE \"C\","
+	            " dropped int);"
+	            "ALTER TABLE public.orders DROP COLUMN dropped;"
+	            "ALTER TABLE public.orders ADD CONSTRAINT orders_qty_small"
+	            " CHECK (qty < 1000) NOT VALID;"
+	            "COMMENT ON CONSTRAINT orders_price_check ON public.orders"
+	            " IS 'never negative'");
 	has(cat->pre_data,
 	    "CREATE TABLE public.orders (\n"
 	    "    id bigint NOT NULL GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME "
@@ -293,18 +262,18 @@ static void test_catalog_ddl__partitions_and_inheritance(void **state)
 	struct fx *fx = *state;
 	const struct pgw_catalog *cat;
 
-	sql(fx->c,
-	    "CREATE TABLE public.m (id int, d date NOT NULL, v text)"
-	    " PARTITION BY RANGE (d);"
-	    "CREATE TABLE public.m_2024 PARTITION OF public.m"
-	    " FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');"
-	    /* a partition whose columns are in another order */
-	    "CREATE TABLE public.m_2025 (v text, d date NOT NULL, id int);"
-	    "ALTER TABLE public.m ATTACH PARTITION public.m_2025"
-	    " FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');"
-	    "CREATE TABLE public.base (id int NOT NULL, kind text);"
-	    "CREATE TABLE public.sub (extra int) INHERITS (public.base)");
-	cat = read_ok(fx);
+	cat = read_after(
+	        fx,
+	        "CREATE TABLE public.m (id int, d date NOT NULL, v text)"
+	        " PARTITION BY RANGE (d);"
+	        "CREATE TABLE public.m_2024 PARTITION OF public.m"
+	        " FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');"
+	        /* a partition whose columns are in another order */
+	        "CREATE TABLE public.m_2025 (v text, d date NOT NULL, id int);"
+	        "ALTER TABLE public.m ATTACH PARTITION public.m_2025"
+	        " FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');"
+	        "CREATE TABLE public.base (id int NOT NULL, kind text);"
+	        "CREATE TABLE public.sub (extra int) INHERITS (public.base)");
 	has(cat->pre_data, "CREATE TABLE public.m (\n    id integer,\n"
 	                   "    d date NOT NULL,\n    v text\n)\n"
 	                   "PARTITION BY RANGE (d);\n");
@@ -334,14 +303,14 @@ static void test_catalog_ddl__storage_and_column_options(void **state)
 	struct fx *fx = *state;
 	const struct pgw_catalog *cat;
 
-	sql(fx->c, "CREATE UNLOGGED TABLE public.scratch (id int, note text)"
-	           " WITH (fillfactor = 70, autovacuum_enabled = false);"
-	           "ALTER TABLE public.scratch ALTER COLUMN note SET STORAGE"
-	           " EXTERNAL, ALTER COLUMN id SET STATISTICS 500,"
-	           " ALTER COLUMN note SET COMPRESSION pglz,"
-	           " ALTER COLUMN id SET (n_distinct = 5),"
-	           " REPLICA IDENTITY FULL");
-	cat = read_ok(fx);
+	cat = read_after(
+	        fx, "CREATE UNLOGGED TABLE public.scratch (id int, note text)"
+	            " WITH (fillfactor = 70, autovacuum_enabled = false);"
+	            "ALTER TABLE public.scratch ALTER COLUMN note SET STORAGE"
+	            " EXTERNAL, ALTER COLUMN id SET STATISTICS 500,"
+	            " ALTER COLUMN note SET COMPRESSION pglz,"
+	            " ALTER COLUMN id SET (n_distinct = 5),"
+	            " REPLICA IDENTITY FULL");
 	has(cat->pre_data,
 	    "CREATE UNLOGGED TABLE public.scratch (\n    id integer,\n"
 	    "    note text\n)\nWITH (fillfactor='70', "
@@ -365,16 +334,16 @@ static void test_catalog_ddl__sequences_and_their_values(void **state)
 	struct fx *fx = *state;
 	const struct pgw_catalog *cat;
 
-	sql(fx->c,
-	    "CREATE SEQUENCE public.counter AS integer START 10"
-	    " INCREMENT 5 MAXVALUE 1000 CYCLE;"
-	    "SELECT nextval('public.counter'), nextval('public.counter');"
-	    "CREATE SEQUENCE public.unused;"
-	    "CREATE TABLE public.t (id bigint GENERATED BY DEFAULT AS"
-	    " IDENTITY (START WITH 100), s serial);"
-	    "INSERT INTO public.t DEFAULT VALUES;"
-	    "INSERT INTO public.t DEFAULT VALUES");
-	cat = read_ok(fx);
+	cat = read_after(
+	        fx,
+	        "CREATE SEQUENCE public.counter AS integer START 10"
+	        " INCREMENT 5 MAXVALUE 1000 CYCLE;"
+	        "SELECT nextval('public.counter'), nextval('public.counter');"
+	        "CREATE SEQUENCE public.unused;"
+	        "CREATE TABLE public.t (id bigint GENERATED BY DEFAULT AS"
+	        " IDENTITY (START WITH 100), s serial);"
+	        "INSERT INTO public.t DEFAULT VALUES;"
+	        "INSERT INTO public.t DEFAULT VALUES");
 	has(cat->pre_data, "CREATE SEQUENCE public.counter\n    AS integer\n"
 	                   "    START WITH 10\n    INCREMENT BY 5\n"
 	                   "    MINVALUE 1\n    MAXVALUE 1000\n    CACHE 1\n"
@@ -404,17 +373,17 @@ static void test_catalog_ddl__functions_procedures_aggregates(void **state)
 	struct fx *fx = *state;
 	const struct pgw_catalog *cat;
 
-	sql(fx->c,
-	    "CREATE FUNCTION public.add(a int, b int) RETURNS int"
-	    " LANGUAGE sql IMMUTABLE AS 'SELECT a + b';"
-	    "CREATE AGGREGATE public.mysum(int) (SFUNC = public.add,"
-	    " STYPE = int, INITCOND = '0');"
-	    "CREATE PROCEDURE public.p(x int) LANGUAGE sql"
-	    " AS 'SELECT 1';"
-	    "REVOKE ALL ON FUNCTION public.add(int, int) FROM PUBLIC;"
-	    "GRANT EXECUTE ON FUNCTION public.add(int, int) TO " READER ";"
-	    "COMMENT ON PROCEDURE public.p(int) IS 'does nothing'");
-	cat = read_ok(fx);
+	cat = read_after(
+	        fx,
+	        "CREATE FUNCTION public.add(a int, b int) RETURNS int"
+	        " LANGUAGE sql IMMUTABLE AS 'SELECT a + b';"
+	        "CREATE AGGREGATE public.mysum(int) (SFUNC = public.add,"
+	        " STYPE = int, INITCOND = '0');"
+	        "CREATE PROCEDURE public.p(x int) LANGUAGE sql"
+	        " AS 'SELECT 1';"
+	        "REVOKE ALL ON FUNCTION public.add(int, int) FROM PUBLIC;"
+	        "GRANT EXECUTE ON FUNCTION public.add(int, int) TO " READER ";"
+	        "COMMENT ON PROCEDURE public.p(int) IS 'does nothing'");
 	has(cat->pre_data, "CREATE OR REPLACE FUNCTION public.add(a integer, b "
 	                   "integer)\n RETURNS integer\n LANGUAGE sql\n "
 	                   "IMMUTABLE\nAS $function$SELECT a + "
@@ -453,30 +422,31 @@ static void test_catalog_ddl__keys_indexes_and_foreign_keys(void **state)
 	struct fx *fx = *state;
 	const struct pgw_catalog *cat;
 
-	sql(fx->c, "CREATE TABLE public.parent (id int PRIMARY KEY, code text"
-	           " CONSTRAINT parent_code_u UNIQUE);"
-	           "CREATE TABLE public.child (id int, parent_id int"
-	           " REFERENCES public.parent (id) ON DELETE CASCADE, qty int);"
-	           "CREATE INDEX child_big_idx ON public.child (qty)"
-	           " WHERE qty > 10;"
-	           "CREATE UNIQUE INDEX child_lower_idx ON public.child"
-	           " ((qty * 2), id DESC);"
-	           "ALTER TABLE public.child CLUSTER ON child_lower_idx;"
-	           "COMMENT ON INDEX public.child_big_idx IS 'the big ones';"
-	           "CREATE TABLE public.booking (r int4range,"
-	           " EXCLUDE USING gist (r WITH &&));"
-	           "CREATE TABLE public.pm (id int, d date,"
-	           " PRIMARY KEY (id, d)) PARTITION BY RANGE (d);"
-	           "CREATE TABLE public.pm_1 PARTITION OF public.pm"
-	           " FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');"
-	           "CREATE TABLE public.pm_ref (id int, d date,"
-	           " FOREIGN KEY (id, d) REFERENCES public.pm (id, d));"
-	           "ALTER TABLE public.pm_ref ADD UNIQUE (id, d);"
-	           "CREATE TABLE public.pm_from (id int, d date, FOREIGN KEY"
-	           " (id, d) REFERENCES public.pm_ref (id, d)) PARTITION BY"
-	           " RANGE (d);"
-	           "CREATE INDEX pm_d_idx ON public.pm (d)");
-	cat = read_ok(fx);
+	cat = read_after(
+	        fx,
+	        "CREATE TABLE public.parent (id int PRIMARY KEY, code text"
+	        " CONSTRAINT parent_code_u UNIQUE);"
+	        "CREATE TABLE public.child (id int, parent_id int"
+	        " REFERENCES public.parent (id) ON DELETE CASCADE, qty int);"
+	        "CREATE INDEX child_big_idx ON public.child (qty)"
+	        " WHERE qty > 10;"
+	        "CREATE UNIQUE INDEX child_lower_idx ON public.child"
+	        " ((qty * 2), id DESC);"
+	        "ALTER TABLE public.child CLUSTER ON child_lower_idx;"
+	        "COMMENT ON INDEX public.child_big_idx IS 'the big ones';"
+	        "CREATE TABLE public.booking (r int4range,"
+	        " EXCLUDE USING gist (r WITH &&));"
+	        "CREATE TABLE public.pm (id int, d date,"
+	        " PRIMARY KEY (id, d)) PARTITION BY RANGE (d);"
+	        "CREATE TABLE public.pm_1 PARTITION OF public.pm"
+	        " FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');"
+	        "CREATE TABLE public.pm_ref (id int, d date,"
+	        " FOREIGN KEY (id, d) REFERENCES public.pm (id, d));"
+	        "ALTER TABLE public.pm_ref ADD UNIQUE (id, d);"
+	        "CREATE TABLE public.pm_from (id int, d date, FOREIGN KEY"
+	        " (id, d) REFERENCES public.pm_ref (id, d)) PARTITION BY"
+	        " RANGE (d);"
+	        "CREATE INDEX pm_d_idx ON public.pm (d)");
 	has(cat->post_data, "ALTER TABLE ONLY public.parent ADD CONSTRAINT "
 	                    "parent_pkey PRIMARY KEY (id);\n");
 	has(cat->post_data, "ALTER TABLE ONLY public.parent ADD CONSTRAINT "
@@ -528,29 +498,29 @@ static void test_catalog_ddl__triggers_rules_policies_statistics(void **state)
 	struct fx *fx = *state;
 	const struct pgw_catalog *cat;
 
-	sql(fx->c, "CREATE TABLE public.base (id int, kind text);"
-	           "CREATE FUNCTION public.trg() RETURNS trigger"
-	           " LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;"
-	           "CREATE TRIGGER base_trg AFTER UPDATE ON public.base"
-	           " FOR EACH ROW EXECUTE FUNCTION public.trg();"
-	           "ALTER TABLE public.base DISABLE TRIGGER base_trg;"
-	           "CREATE TRIGGER base_always BEFORE INSERT ON public.base"
-	           " FOR EACH ROW WHEN (NEW.id > 0)"
-	           " EXECUTE FUNCTION public.trg();"
-	           "ALTER TABLE public.base ENABLE ALWAYS TRIGGER base_always;"
-	           "COMMENT ON TRIGGER base_always ON public.base IS 'always';"
-	           "CREATE RULE base_no_delete AS ON DELETE TO public.base"
-	           " DO INSTEAD NOTHING;"
-	           "ALTER TABLE public.base ENABLE ROW LEVEL SECURITY;"
-	           "ALTER TABLE public.base FORCE ROW LEVEL SECURITY;"
-	           "CREATE POLICY base_mine ON public.base AS RESTRICTIVE"
-	           " FOR UPDATE TO " READER ", postgres USING (id > 0)"
-	           " WITH CHECK (kind IS NOT NULL);"
-	           "CREATE POLICY base_all ON public.base USING (true);"
-	           "CREATE STATISTICS public.base_st (ndistinct) ON id, kind"
-	           " FROM public.base;"
-	           "ALTER STATISTICS public.base_st SET STATISTICS 200");
-	cat = read_ok(fx);
+	cat = read_after(
+	        fx, "CREATE TABLE public.base (id int, kind text);"
+	            "CREATE FUNCTION public.trg() RETURNS trigger"
+	            " LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;"
+	            "CREATE TRIGGER base_trg AFTER UPDATE ON public.base"
+	            " FOR EACH ROW EXECUTE FUNCTION public.trg();"
+	            "ALTER TABLE public.base DISABLE TRIGGER base_trg;"
+	            "CREATE TRIGGER base_always BEFORE INSERT ON public.base"
+	            " FOR EACH ROW WHEN (NEW.id > 0)"
+	            " EXECUTE FUNCTION public.trg();"
+	            "ALTER TABLE public.base ENABLE ALWAYS TRIGGER base_always;"
+	            "COMMENT ON TRIGGER base_always ON public.base IS 'always';"
+	            "CREATE RULE base_no_delete AS ON DELETE TO public.base"
+	            " DO INSTEAD NOTHING;"
+	            "ALTER TABLE public.base ENABLE ROW LEVEL SECURITY;"
+	            "ALTER TABLE public.base FORCE ROW LEVEL SECURITY;"
+	            "CREATE POLICY base_mine ON public.base AS RESTRICTIVE"
+	            " FOR UPDATE TO " READER ", postgres USING (id > 0)"
+	            " WITH CHECK (kind IS NOT NULL);"
+	            "CREATE POLICY base_all ON public.base USING (true);"
+	            "CREATE STATISTICS public.base_st (ndistinct) ON id, kind"
+	            " FROM public.base;"
+	            "ALTER STATISTICS public.base_st SET STATISTICS 200");
 	has(cat->post_data,
 	    "CREATE TRIGGER base_trg AFTER UPDATE ON public.base "
 	    "FOR EACH ROW EXECUTE FUNCTION public.trg();\n"
@@ -599,20 +569,20 @@ static void test_catalog_ddl__grants_comments_default_privileges(void **state)
 	char n[32];
 	size_t i;
 
-	sql(fx->c,
-	    "CREATE TABLE public.base (id int, kind text);"
-	    "COMMENT ON TABLE public.base IS 'the base';"
-	    "COMMENT ON COLUMN public.base.kind IS 'what it''s for';"
-	    "GRANT SELECT ON public.base TO " READER " WITH GRANT OPTION;"
-	    "GRANT UPDATE (kind) ON public.base TO " READER ";"
-	    "CREATE VIEW public.v AS SELECT id FROM public.base;"
-	    "GRANT SELECT ON public.v TO " READER ";"
-	    "COMMENT ON VIEW public.v IS 'a view';"
-	    "ALTER DEFAULT PRIVILEGES IN SCHEMA public"
-	    " GRANT SELECT ON TABLES TO " READER ";"
-	    "ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS"
-	    " FROM PUBLIC");
-	cat = read_ok(fx);
+	cat = read_after(
+	        fx,
+	        "CREATE TABLE public.base (id int, kind text);"
+	        "COMMENT ON TABLE public.base IS 'the base';"
+	        "COMMENT ON COLUMN public.base.kind IS 'what it''s for';"
+	        "GRANT SELECT ON public.base TO " READER " WITH GRANT OPTION;"
+	        "GRANT UPDATE (kind) ON public.base TO " READER ";"
+	        "CREATE VIEW public.v AS SELECT id FROM public.base;"
+	        "GRANT SELECT ON public.v TO " READER ";"
+	        "COMMENT ON VIEW public.v IS 'a view';"
+	        "ALTER DEFAULT PRIVILEGES IN SCHEMA public"
+	        " GRANT SELECT ON TABLES TO " READER ";"
+	        "ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS"
+	        " FROM PUBLIC");
 	has(cat->pre_data,
 	    "ALTER TABLE public.base OWNER TO postgres;\n"
 	    "REVOKE ALL ON TABLE public.base FROM PUBLIC;\n"
@@ -653,14 +623,15 @@ static void test_catalog_ddl__grants_comments_default_privileges(void **state)
 	      "FUNCTIONS TO PUBLIC;\n",
 	      "default acl", "for role postgres on functions");
 	/* and those statements do remove both entries */
-	sql(fx->c, "BEGIN");
+	fixture_pg_sql(fx->c, "BEGIN");
 	for (i = 0; i < cat->n_objects; i++)
 		if (strcmp(cat->objects[i].kind, "default acl") == 0)
-			sql(fx->c, cat->objects[i].drop_sql);
-	assert_string_equal(scalar(fx->c, "SELECT count(*) FROM pg_default_acl",
-	                           n, sizeof(n)),
-	                    "0");
-	sql(fx->c, "ROLLBACK");
+			fixture_pg_sql(fx->c, cat->objects[i].drop_sql);
+	assert_string_equal(
+	        fixture_pg_scalar(fx->c, "SELECT count(*) FROM pg_default_acl",
+	                          n, sizeof(n)),
+	        "0");
+	fixture_pg_sql(fx->c, "ROLLBACK");
 }
 
 /* ---------------------------------------------------------------------- */
@@ -671,16 +642,16 @@ static void test_catalog_ddl__views_and_materialized_views(void **state)
 	struct fx *fx = *state;
 	const struct pgw_catalog *cat;
 
-	sql(fx->c, "CREATE TABLE public.t (id int, qty int);"
-	           "CREATE VIEW public.big WITH (security_barrier) AS"
-	           " SELECT id FROM public.t WHERE qty > 10;"
-	           "ALTER VIEW public.big ALTER COLUMN id SET DEFAULT 0;"
-	           "CREATE MATERIALIZED VIEW public.full_mv AS"
-	           " SELECT count(*) AS n FROM public.t;"
-	           "CREATE UNIQUE INDEX full_mv_n ON public.full_mv (n);"
-	           "CREATE MATERIALIZED VIEW public.empty_mv AS"
-	           " SELECT id FROM public.t WITH NO DATA");
-	cat = read_ok(fx);
+	cat = read_after(fx,
+	                 "CREATE TABLE public.t (id int, qty int);"
+	                 "CREATE VIEW public.big WITH (security_barrier) AS"
+	                 " SELECT id FROM public.t WHERE qty > 10;"
+	                 "ALTER VIEW public.big ALTER COLUMN id SET DEFAULT 0;"
+	                 "CREATE MATERIALIZED VIEW public.full_mv AS"
+	                 " SELECT count(*) AS n FROM public.t;"
+	                 "CREATE UNIQUE INDEX full_mv_n ON public.full_mv (n);"
+	                 "CREATE MATERIALIZED VIEW public.empty_mv AS"
+	                 " SELECT id FROM public.t WITH NO DATA");
 	has(cat->pre_data,
 	    "CREATE VIEW public.big WITH (security_barrier='true') "
 	    "AS\n SELECT t.id\n   FROM public.t\n  WHERE (t.qty > "
@@ -719,63 +690,62 @@ static void test_catalog_ddl__replays_into_an_empty_database(void **state)
 	struct fx *fx = *state;
 	const struct pgw_catalog *cat, *again;
 
-	sql(fx->c,
-	    "CREATE SCHEMA app;"
-	    "CREATE TYPE app.mood AS ENUM ('ok', 'sad');"
-	    "CREATE DOMAIN app.posint AS integer CHECK (VALUE > 0);"
-	    "CREATE TYPE app.span AS RANGE (subtype = integer);"
-	    "CREATE TABLE app.parent (id bigint GENERATED ALWAYS AS"
-	    " IDENTITY PRIMARY KEY, name text NOT NULL DEFAULT 'x');"
-	    "CREATE TABLE app.child (id serial PRIMARY KEY,"
-	    " parent_id bigint REFERENCES app.parent (id),"
-	    " qty app.posint, m app.mood DEFAULT 'ok', s app.span,"
-	    " twice int GENERATED ALWAYS AS (qty * 2) STORED,"
-	    " CHECK (qty < 100));"
-	    "ALTER TABLE app.child ADD CONSTRAINT child_nv"
-	    " CHECK (qty <> 13) NOT VALID;"
-	    "CREATE INDEX child_qty_idx ON app.child (qty)"
-	    " WHERE qty > 10;"
-	    "CREATE VIEW app.big AS SELECT id, qty FROM app.child"
-	    " WHERE qty > 10;"
-	    "CREATE FUNCTION app.touch() RETURNS trigger"
-	    " LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;"
-	    "CREATE TRIGGER child_touch BEFORE INSERT ON app.child"
-	    " FOR EACH ROW EXECUTE FUNCTION app.touch();"
-	    "CREATE TABLE app.t (id int);"
-	    "CREATE FUNCTION app.next_id() RETURNS int LANGUAGE sql"
-	    " BEGIN ATOMIC SELECT coalesce(max(id), 0) + 1 FROM app.t;"
-	    " END;"
-	    "ALTER TABLE app.t ALTER COLUMN id SET DEFAULT app.next_id();"
-	    "CREATE TABLE app.m (d date NOT NULL, v int)"
-	    " PARTITION BY RANGE (d);"
-	    "CREATE TABLE app.m_2024 PARTITION OF app.m"
-	    " FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');"
-	    "CREATE INDEX m_v_idx ON app.m (v);"
-	    "CREATE MATERIALIZED VIEW app.mv AS SELECT count(*) AS n"
-	    " FROM app.child;"
-	    "ALTER TABLE app.child ENABLE ROW LEVEL SECURITY;"
-	    "CREATE POLICY child_pos ON app.child TO " READER
-	    " USING (qty > 0);"
-	    "CREATE RULE t_no_delete AS ON DELETE TO app.t"
-	    " DO INSTEAD NOTHING;"
-	    "CREATE STATISTICS app.child_st ON qty, m FROM app.child;"
-	    "GRANT USAGE ON SCHEMA app TO " READER ";"
-	    "GRANT SELECT ON app.big TO " READER ";"
-	    "COMMENT ON TABLE app.child IS 'children';"
-	    "ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT SELECT"
-	    " ON TABLES TO " READER ";"
-	    "CREATE SEQUENCE app.counter START 7;"
-	    "SELECT nextval('app.counter');"
-	    "INSERT INTO app.parent (name) VALUES ('a'), ('b');"
-	    "INSERT INTO app.child (parent_id, qty) VALUES (1, 5),"
-	    " (2, 20)");
-	cat = read_ok(fx);
-	fx->copy_conninfo = fixture_pg_create(DB_COPY);
+	cat = read_after(
+	        fx,
+	        "CREATE SCHEMA app;"
+	        "CREATE TYPE app.mood AS ENUM ('ok', 'sad');"
+	        "CREATE DOMAIN app.posint AS integer CHECK (VALUE > 0);"
+	        "CREATE TYPE app.span AS RANGE (subtype = integer);"
+	        "CREATE TABLE app.parent (id bigint GENERATED ALWAYS AS"
+	        " IDENTITY PRIMARY KEY, name text NOT NULL DEFAULT 'x');"
+	        "CREATE TABLE app.child (id serial PRIMARY KEY,"
+	        " parent_id bigint REFERENCES app.parent (id),"
+	        " qty app.posint, m app.mood DEFAULT 'ok', s app.span,"
+	        " twice int GENERATED ALWAYS AS (qty * 2) STORED,"
+	        " CHECK (qty < 100));"
+	        "ALTER TABLE app.child ADD CONSTRAINT child_nv"
+	        " CHECK (qty <> 13) NOT VALID;"
+	        "CREATE INDEX child_qty_idx ON app.child (qty)"
+	        " WHERE qty > 10;"
+	        "CREATE VIEW app.big AS SELECT id, qty FROM app.child"
+	        " WHERE qty > 10;"
+	        "CREATE FUNCTION app.touch() RETURNS trigger"
+	        " LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;"
+	        "CREATE TRIGGER child_touch BEFORE INSERT ON app.child"
+	        " FOR EACH ROW EXECUTE FUNCTION app.touch();"
+	        "CREATE TABLE app.t (id int);"
+	        "CREATE FUNCTION app.next_id() RETURNS int LANGUAGE sql"
+	        " BEGIN ATOMIC SELECT coalesce(max(id), 0) + 1 FROM app.t;"
+	        " END;"
+	        "ALTER TABLE app.t ALTER COLUMN id SET DEFAULT app.next_id();"
+	        "CREATE TABLE app.m (d date NOT NULL, v int)"
+	        " PARTITION BY RANGE (d);"
+	        "CREATE TABLE app.m_2024 PARTITION OF app.m"
+	        " FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');"
+	        "CREATE INDEX m_v_idx ON app.m (v);"
+	        "CREATE MATERIALIZED VIEW app.mv AS SELECT count(*) AS n"
+	        " FROM app.child;"
+	        "ALTER TABLE app.child ENABLE ROW LEVEL SECURITY;"
+	        "CREATE POLICY child_pos ON app.child TO " READER
+	        " USING (qty > 0);"
+	        "CREATE RULE t_no_delete AS ON DELETE TO app.t"
+	        " DO INSTEAD NOTHING;"
+	        "CREATE STATISTICS app.child_st ON qty, m FROM app.child;"
+	        "GRANT USAGE ON SCHEMA app TO " READER ";"
+	        "GRANT SELECT ON app.big TO " READER ";"
+	        "COMMENT ON TABLE app.child IS 'children';"
+	        "ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT SELECT"
+	        " ON TABLES TO " READER ";"
+	        "CREATE SEQUENCE app.counter START 7;"
+	        "SELECT nextval('app.counter');"
+	        "INSERT INTO app.parent (name) VALUES ('a'), ('b');"
+	        "INSERT INTO app.child (parent_id, qty) VALUES (1, 5),"
+	        " (2, 20)");
+	fx->copy = fixture_pg_open(DB_COPY, &fx->copy_conninfo);
 	assert_non_null(fx->copy_conninfo);
-	fx->copy = fixture_pg_connect(fx->copy_conninfo);
 	assert_non_null(fx->copy);
-	sql(fx->copy, cat->pre_data);
-	sql(fx->copy, cat->post_data);
+	fixture_pg_sql(fx->copy, cat->pre_data);
+	fixture_pg_sql(fx->copy, cat->post_data);
 	/* the replay set search_path for its session: a fresh one reads */
 	PQfinish(fx->copy);
 	fx->copy = fixture_pg_connect(fx->copy_conninfo);

@@ -18,6 +18,8 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "fixture_cfg.h"
+#include "fixture_log.h"
 #include "fixture_pg.h"
 #include "pgward.h"
 
@@ -34,13 +36,6 @@ struct fx {
 	struct pgw_err err;
 	int scratch_before; /* scratch databases already there */
 };
-
-static void quiet(enum pgw_log_level level, const char *msg, void *payload)
-{
-	(void)level;
-	(void)msg;
-	(void)payload;
-}
 
 static int count_scratch(PGconn *c)
 {
@@ -61,30 +56,23 @@ static int setup(void **state)
 
 	if (!fx)
 		return -1;
-	fx->conninfo = fixture_pg_create(DB);
-	fx->dir = fixture_mkdtemp();
-	if (!fx->conninfo || !fx->dir ||
-	    !(fx->look = fixture_pg_connect("dbname=postgres")))
-		goto fail;
-	pgw_config_init(&fx->cfg);
-	if (pgw_config_set(&fx->cfg, "database.url", fx->conninfo, NULL,
-	                   &err) ||
-	    pgw_config_set(&fx->cfg, "migrations.dir", fx->dir, NULL, &err)) {
-		fprintf(stderr, "setup: %s\n", err.msg);
+	if (fixture_cfg_open(&fx->cfg, DB, &fx->conninfo, NULL, &fx->dir,
+	                     &err) != 0 ||
+	    pgw_config_set(&fx->cfg, "migrations.dir", fx->dir, NULL, &err) ||
+	    !(fx->look = fixture_pg_connect("dbname=postgres"))) {
+		if (err.code)
+			fprintf(stderr, "setup: %s\n", err.msg);
 		goto fail;
 	}
 	fx->scratch_before = count_scratch(fx->look);
 	if (fx->scratch_before < 0)
 		goto fail;
-	pgw_log_set_sink(quiet, NULL, PGW_LOG_DEBUG);
+	fixture_log_quiet();
 	*state = fx;
 	return 0;
 fail:
 	PQfinish(fx->look);
-	pgw_config_release(&fx->cfg);
-	fixture_rmtree(fx->dir);
-	free(fx->dir);
-	free(fx->conninfo);
+	fixture_cfg_close(&fx->cfg, DB, fx->conninfo, NULL, fx->dir);
 	free(fx);
 	return -1;
 }
@@ -93,38 +81,28 @@ static int teardown(void **state)
 {
 	struct fx *fx = *state;
 
-	pgw_log_set_sink(NULL, NULL, PGW_LOG_NOTICE);
+	fixture_log_reset();
 	pgw_check_report_free(fx->r);
 	PQfinish(fx->look);
-	fixture_pg_drop(DB);
-	fixture_pg_admin("DROP ROLE IF EXISTS " ROLE);
-	pgw_config_release(&fx->cfg);
-	fixture_rmtree(fx->dir);
-	free(fx->dir);
-	free(fx->conninfo);
+	fixture_cfg_close(&fx->cfg, DB, fx->conninfo, NULL, fx->dir);
+	fixture_pg_drop_role(ROLE);
 	free(fx);
 	return 0;
-}
-
-static void write_mig(struct fx *fx, const char *name, const char *text)
-{
-	if (fixture_write(fx->dir, name, text) != 0)
-		fail_msg("cannot write %s/%s", fx->dir, name);
 }
 
 /* The good pair most tests start from. */
 static void write_good(struct fx *fx)
 {
-	write_mig(
-	        fx, "001_accounts.sql",
+	fixture_put(
+	        fx->dir, "001_accounts.sql",
 	        "-- migrate:up\n"
 	        "CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL);\n"
 	        "-- migrate:down\n"
 	        "DROP TABLE accounts;\n"
 	        "-- migrate:verify\n"
 	        "SELECT NOT EXISTS (SELECT 1 FROM accounts WHERE id = 1);\n");
-	write_mig(
-	        fx, "002_email_index.sql",
+	fixture_put(
+	        fx->dir, "002_email_index.sql",
 	        "-- migrate:up transaction:false\n"
 	        "CREATE INDEX CONCURRENTLY IF NOT EXISTS accounts_email_idx ON accounts (email);\n"
 	        "-- migrate:down transaction:false\n"
@@ -222,9 +200,10 @@ static void test_check__write_then_current_then_stale(void **state)
 	assert_null(fx->r->problems);
 
 	/* a new migration makes it stale */
-	write_mig(fx, "003_name.sql",
-	          "-- migrate:up\nALTER TABLE accounts ADD COLUMN name text;\n"
-	          "-- migrate:down\nALTER TABLE accounts DROP COLUMN name;\n");
+	fixture_put(
+	        fx->dir, "003_name.sql",
+	        "-- migrate:up\nALTER TABLE accounts ADD COLUMN name text;\n"
+	        "-- migrate:down\nALTER TABLE accounts DROP COLUMN name;\n");
 	assert_check_ok(fx);
 	assert_int_equal(fx->r->n_migrations, 3);
 	assert_null(fx->r->problems);
@@ -239,12 +218,12 @@ static void test_check__down_that_leaves_something_behind(void **state)
 	struct fx *fx = *state;
 
 	write_good(fx);
-	write_mig(fx, "003_audit.sql",
-	          "-- migrate:up\n"
-	          "ALTER TABLE accounts ADD COLUMN created_at timestamptz;\n"
-	          "CREATE TABLE audit (id int);\n"
-	          "-- migrate:down\n"
-	          "DROP TABLE audit;\n");
+	fixture_put(fx->dir, "003_audit.sql",
+	            "-- migrate:up\n"
+	            "ALTER TABLE accounts ADD COLUMN created_at timestamptz;\n"
+	            "CREATE TABLE audit (id int);\n"
+	            "-- migrate:down\n"
+	            "DROP TABLE audit;\n");
 	assert_check_ok(fx);
 	assert_int_equal(fx->r->n_migrations, 3);
 	assert_non_null(fx->r->problems);
@@ -261,12 +240,13 @@ static void test_check__failing_migration_stops_the_check(void **state)
 	struct fx *fx = *state;
 
 	write_good(fx);
-	write_mig(fx, "003_bad.sql",
-	          "-- migrate:up\nALTER TABLE no_such_table ADD COLUMN x int;\n"
-	          "-- migrate:down\nSELECT 1;\n");
-	write_mig(fx, "004_after.sql",
-	          "-- migrate:up\nCREATE TABLE after (id int);\n"
-	          "-- migrate:down\nDROP TABLE after;\n");
+	fixture_put(
+	        fx->dir, "003_bad.sql",
+	        "-- migrate:up\nALTER TABLE no_such_table ADD COLUMN x int;\n"
+	        "-- migrate:down\nSELECT 1;\n");
+	fixture_put(fx->dir, "004_after.sql",
+	            "-- migrate:up\nCREATE TABLE after (id int);\n"
+	            "-- migrate:down\nDROP TABLE after;\n");
 	assert_check_ok(fx);
 	/* 003 was the last one tried */
 	assert_int_equal(fx->r->n_migrations, 3);
@@ -280,9 +260,9 @@ static void test_check__failing_down(void **state)
 {
 	struct fx *fx = *state;
 
-	write_mig(fx, "001_t.sql",
-	          "-- migrate:up\nCREATE TABLE t (id int);\n"
-	          "-- migrate:down\nDROP TABLE not_t;\n");
+	fixture_put(fx->dir, "001_t.sql",
+	            "-- migrate:up\nCREATE TABLE t (id int);\n"
+	            "-- migrate:down\nDROP TABLE not_t;\n");
 	assert_check_ok(fx);
 	assert_true(has(fx->r->problems, "001_t.sql: down fails"));
 	assert_int_equal(scratch_databases(fx), 0);
@@ -292,8 +272,8 @@ static void test_check__warnings(void **state)
 {
 	struct fx *fx = *state;
 
-	write_mig(
-	        fx, "001_t.sql",
+	fixture_put(
+	        fx->dir, "001_t.sql",
 	        "-- migrate:up\nCREATE TABLE t (id int PRIMARY KEY, note text);\n"
 	        "-- migrate:verify\n"
 	        "SELECT NOT EXISTS (SELECT 1 FROM t WHERE note = 'x');\n");
@@ -313,8 +293,9 @@ static void test_check__bad_input_refused_before_anything(void **state)
 	int rc;
 
 	write_good(fx);
-	write_mig(fx, "003_tx.sql",
-	          "-- migrate:up\nBEGIN;\nCREATE TABLE x (id int);\nCOMMIT;\n");
+	fixture_put(
+	        fx->dir, "003_tx.sql",
+	        "-- migrate:up\nBEGIN;\nCREATE TABLE x (id int);\nCOMMIT;\n");
 	rc = check(fx);
 	assert_int_equal(rc, PGW_EINVAL);
 	assert_null(fx->r);

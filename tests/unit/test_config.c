@@ -65,8 +65,7 @@ static int teardown(void **state)
 	if (fx->old_cwd && chdir(fx->old_cwd) != 0)
 		return -1;
 	pgw_config_release(&fx->cfg);
-	fixture_rmtree(fx->dir);
-	free(fx->dir);
+	fixture_rmdtemp(fx->dir);
 	free(fx->ini);
 	free(fx->old_cwd);
 	free(fx);

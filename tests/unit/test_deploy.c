@@ -21,6 +21,7 @@
 
 #include "archive.h"
 #include "fixture.h"
+#include "fixture_cfg.h"
 #include "fixture_pg.h"
 #include "journal.h"
 #include "lock.h"
@@ -51,29 +52,15 @@ static int setup(void **state)
 	if (!fx)
 		return -1;
 	*state = fx;
-	pgw_config_init(&fx->cfg);
-	fx->dir = fixture_mkdtemp();
-	fx->conninfo = fixture_pg_create(DB);
-	if (!fx->dir || !fx->conninfo)
-		goto fail;
-	snprintf(fx->mig, sizeof(fx->mig), "%s/migrations", fx->dir);
-	snprintf(fx->backups, sizeof(fx->backups), "%s/backups", fx->dir);
-	if (mkdir(fx->mig, 0700) != 0 ||
-	    pgw_config_set(&fx->cfg, "database.url", fx->conninfo, NULL,
-	                   &fx->err) != 0 ||
-	    pgw_config_set(&fx->cfg, "migrations.dir", fx->mig, NULL,
-	                   &fx->err) != 0 ||
-	    /* an operation's advisory locks go when its backend exits,
-	     * shortly after it disconnects: the next one waits for that */
-	    pgw_config_set(&fx->cfg, "deploy.wait", "10", NULL, &fx->err) !=
-	            0 ||
-	    pgw_config_set(&fx->cfg, "backup.dir", fx->backups, NULL,
-	                   &fx->err) != 0)
-		goto fail;
-	fx->c = fixture_pg_connect(fx->conninfo);
-	if (fx->c)
-		return 0;
-fail:
+	if (fixture_cfg_open(&fx->cfg, DB, &fx->conninfo, &fx->c, &fx->dir,
+	                     &fx->err) == 0 &&
+	    fixture_cfg_deploy(&fx->cfg, fx->mig, fx->dir, &fx->err) == 0) {
+		snprintf(fx->backups, sizeof(fx->backups), "%s/backups",
+		         fx->dir);
+		if (pgw_config_set(&fx->cfg, "backup.dir", fx->backups, NULL,
+		                   &fx->err) == 0)
+			return 0;
+	}
 	/* the teardown is not run when the setup fails */
 	teardown(state);
 	return -1;
@@ -86,13 +73,8 @@ static int teardown(void **state)
 	pgw_deploy_report_free(fx->r);
 	pgw_manifest_free(fx->m);
 	free(fx->text);
-	PQfinish(fx->c);
 	PQfinish(fx->other);
-	fixture_pg_drop(DB);
-	pgw_config_release(&fx->cfg);
-	fixture_rmtree(fx->dir);
-	free(fx->dir);
-	free(fx->conninfo);
+	fixture_cfg_close(&fx->cfg, DB, fx->conninfo, fx->c, fx->dir);
 	free(fx);
 	return 0;
 }
@@ -100,12 +82,8 @@ static int teardown(void **state)
 /* ---------------------------------------------------------------------- */
 /* helpers */
 
-static const char m001[] =
-        "-- migrate:up\n"
-        "CREATE TABLE public.t (id int PRIMARY KEY, s text);\n"
-        "INSERT INTO public.t VALUES (1, 'a'), (2, 'b'), (3, 'c');\n"
-        "-- migrate:down\n"
-        "DROP TABLE public.t;\n";
+/* public.t (id, s) with rows 1 a, 2 b, 3 c (fixture_cfg.h) */
+static const char m001[] = FIXTURE_MIG_T;
 static const char m002[] = "-- migrate:up\n"
                            "ALTER TABLE public.t ADD COLUMN n int;\n"
                            "CREATE INDEX t_s_idx ON public.t (s);\n"
@@ -118,16 +96,6 @@ static const char m_notx_fails[] =
         "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_bad ON public.t (nope);\n"
         "-- migrate:down transaction:false\n"
         "DROP INDEX CONCURRENTLY IF EXISTS public.t_bad;\n";
-
-static void sql(PGconn *c, const char *q)
-{
-	PGresult *res = PQexec(c, q);
-	ExecStatusType st = PQresultStatus(res);
-
-	PQclear(res);
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-		fail_msg("%s: %s", q, PQerrorMessage(c));
-}
 
 /* The first value of a one-row query (one parameter or none), "" when
  * there is no row, "(null)" for NULL; into fx->text. */
@@ -148,27 +116,6 @@ static const char *value(struct fx *fx, const char *q, const char *param)
 	return fx->text;
 }
 
-static void write_mig(struct fx *fx, const char *name, const char *text)
-{
-	assert_int_equal(fixture_write(fx->mig, name, text), 0);
-}
-
-static void run(struct fx *fx, bool down, int64_t target)
-{
-	struct pgw_run_opts ro = PGW_RUN_OPTS_INIT;
-	struct pgw_run *rn = NULL;
-	int rc;
-
-	ro.flags |= PGW_RUN_HAS_TARGET;
-	ro.target = target;
-	pgw_err_clear(&fx->err);
-	rc = down ? pgw_down(&rn, &fx->cfg, &ro, &fx->err)
-	          : pgw_up(&rn, &fx->cfg, &ro, &fx->err);
-	pgw_run_free(rn);
-	if (rc != 0)
-		fail_msg("%s: %s", down ? "pgw_down" : "pgw_up", fx->err.msg);
-}
-
 /* schema.sql as the database is after `up` to `version`; the database
  * is taken back to nothing after. */
 static void schema_sql_at(struct fx *fx, int64_t version, const char *extra)
@@ -176,7 +123,7 @@ static void schema_sql_at(struct fx *fx, int64_t version, const char *extra)
 	char *text = NULL;
 	struct pgw_buf b = PGW_BUF_INIT;
 
-	run(fx, false, version);
+	fixture_up(&fx->cfg, version, &fx->err);
 	if (pgw_schema_dump(&text, &fx->cfg, &fx->err) != 0)
 		fail_msg("pgw_schema_dump: %s", fx->err.msg);
 	pgw_buf_puts(&b, text);
@@ -186,8 +133,8 @@ static void schema_sql_at(struct fx *fx, int64_t version, const char *extra)
 	assert_false(pgw_buf_oom(&b));
 	free(fx->text);
 	fx->text = pgw_buf_detach(&b);
-	write_mig(fx, "schema.sql", fx->text);
-	run(fx, true, 0);
+	fixture_put(fx->mig, "schema.sql", fx->text);
+	fixture_down(&fx->cfg, 0, &fx->err);
 }
 
 static int deploy(struct fx *fx)
@@ -262,8 +209,8 @@ static void test_deploy__fresh_database_succeeds(void **state)
 	struct stat sb;
 	char want[4400];
 
-	write_mig(fx, "001_create_t.sql", m001);
-	write_mig(fx, "002_add_n.sql", m002);
+	fixture_put(fx->mig, "001_create_t.sql", m001);
+	fixture_put(fx->mig, "002_add_n.sql", m002);
 	/* a schema.sql at the target: compared before the last COMMIT */
 	schema_sql_at(fx, 2, NULL);
 	deploy_ok(fx);
@@ -308,7 +255,7 @@ static void test_deploy__second_run_has_nothing_to_do(void **state)
 	struct fx *fx = *state;
 	char id[40];
 
-	write_mig(fx, "001_create_t.sql", m001);
+	fixture_put(fx->mig, "001_create_t.sql", m001);
 	deploy_ok(fx);
 	snprintf(id, sizeof(id), "%s", fx->r->id);
 	deploy_ok(fx);
@@ -329,14 +276,16 @@ static void test_deploy__dry_run_plans_and_changes_nothing(void **state)
 {
 	struct fx *fx = *state;
 
-	write_mig(fx, "001_create_t.sql", m001);
-	write_mig(fx, "002_fix.sql",
-	          "-- migrate:up\nUPDATE public.t SET s = 'z';\n"
-	          "-- migrate:down\nSELECT 1;\n");
-	write_mig(fx, "003_index.sql", m_notx_fails);
-	sql(fx->c, "CREATE TABLE public.existing (x text);"
-	           "INSERT INTO public.existing SELECT repeat('x', 100) FROM"
-	           " generate_series(1, 1000)");
+	fixture_put(fx->mig, "001_create_t.sql", m001);
+	fixture_put(fx->mig, "002_fix.sql",
+	            "-- migrate:up\nUPDATE public.t SET s = 'z';\n"
+	            "-- migrate:down\nSELECT 1;\n");
+	fixture_put(fx->mig, "003_index.sql", m_notx_fails);
+	fixture_pg_sql(
+	        fx->c,
+	        "CREATE TABLE public.existing (x text);"
+	        "INSERT INTO public.existing SELECT repeat('x', 100) FROM"
+	        " generate_series(1, 1000)");
 	fx->o.dry_run = true;
 	deploy_ok(fx);
 	assert_string_equal(fx->r->status, "planned");
@@ -367,8 +316,8 @@ static void test_deploy__verification_failure_rolls_back(void **state)
 {
 	struct fx *fx = *state;
 
-	write_mig(fx, "001_create_t.sql", m001);
-	write_mig(fx, "002_add_n.sql", m002);
+	fixture_put(fx->mig, "001_create_t.sql", m001);
+	fixture_put(fx->mig, "002_add_n.sql", m002);
 	/* schema.sql expects an index the migrations do not build */
 	schema_sql_at(fx, 2,
 	              "\nCREATE INDEX t_extra ON public.t USING btree (id);\n");
@@ -394,10 +343,10 @@ static void test_deploy__failing_statement_rolls_back(void **state)
 {
 	struct fx *fx = *state;
 
-	write_mig(fx, "001_create_t.sql", m001);
-	write_mig(fx, "002_bad.sql",
-	          "-- migrate:up\nALTER TABLE public.nope ADD "
-	          "COLUMN x int;\n");
+	fixture_put(fx->mig, "001_create_t.sql", m001);
+	fixture_put(fx->mig, "002_bad.sql",
+	            "-- migrate:up\nALTER TABLE public.nope ADD "
+	            "COLUMN x int;\n");
 	assert_int_equal(deploy(fx), PGW_EFAILED);
 	assert_string_equal(fx->r->status, "rolled back");
 	assert_non_null(strstr(fx->r->error, "nope"));
@@ -412,8 +361,8 @@ static void test_deploy__committed_part_is_reverted_with_down_sql(void **state)
 {
 	struct fx *fx = *state;
 
-	write_mig(fx, "001_create_t.sql", m001);
-	write_mig(fx, "002_index.sql", m_notx_fails);
+	fixture_put(fx->mig, "001_create_t.sql", m001);
+	fixture_put(fx->mig, "002_index.sql", m_notx_fails);
 	assert_int_equal(deploy(fx), PGW_EFAILED);
 	assert_string_equal(fx->r->status, "rolled back");
 	assert_string_equal(fx->r->way_back,
@@ -430,12 +379,12 @@ static void test_deploy__destructive_way_back_needs_writes_stopped(void **state)
 {
 	struct fx *fx = *state;
 
-	write_mig(fx, "001_create_t.sql", m001);
-	run(fx, false, 1);
-	write_mig(fx, "002_forget.sql",
-	          "-- migrate:up\nDELETE FROM public.t WHERE "
-	          "id = 1;\n-- migrate:down\nSELECT 1;\n");
-	write_mig(fx, "003_index.sql", m_notx_fails);
+	fixture_put(fx->mig, "001_create_t.sql", m001);
+	fixture_up(&fx->cfg, 1, &fx->err);
+	fixture_put(fx->mig, "002_forget.sql",
+	            "-- migrate:up\nDELETE FROM public.t WHERE "
+	            "id = 1;\n-- migrate:down\nSELECT 1;\n");
+	fixture_put(fx->mig, "003_index.sql", m_notx_fails);
 
 	/* without writes stopped no one can prove no row would be lost */
 	assert_int_equal(deploy(fx), PGW_EUNSAFE);
@@ -456,14 +405,14 @@ test_deploy__destructive_way_back_restores_the_touched_rows(void **state)
 {
 	struct fx *fx = *state;
 
-	write_mig(fx, "001_create_t.sql", m001);
-	run(fx, false, 1);
-	sql(fx->c, "CREATE TABLE public.untouched (x int);"
-	           "INSERT INTO public.untouched VALUES (1)");
-	write_mig(fx, "002_forget.sql",
-	          "-- migrate:up\nDELETE FROM public.t WHERE "
-	          "id = 1;\n-- migrate:down\nSELECT 1;\n");
-	write_mig(fx, "003_index.sql", m_notx_fails);
+	fixture_put(fx->mig, "001_create_t.sql", m001);
+	fixture_up(&fx->cfg, 1, &fx->err);
+	fixture_pg_sql(fx->c, "CREATE TABLE public.untouched (x int);"
+	                      "INSERT INTO public.untouched VALUES (1)");
+	fixture_put(fx->mig, "002_forget.sql",
+	            "-- migrate:up\nDELETE FROM public.t WHERE "
+	            "id = 1;\n-- migrate:down\nSELECT 1;\n");
+	fixture_put(fx->mig, "003_index.sql", m_notx_fails);
 	fx->o.writes_stopped = true;
 	assert_int_equal(deploy(fx), PGW_EFAILED);
 	assert_string_equal(fx->r->status, "rolled back");
@@ -490,10 +439,10 @@ static void test_deploy__no_backup_refused_for_destructive(void **state)
 {
 	struct fx *fx = *state;
 
-	write_mig(fx, "001_create_t.sql", m001);
-	write_mig(fx, "002_fix.sql",
-	          "-- migrate:up\nUPDATE public.t SET s = 'z';\n"
-	          "-- migrate:down\nSELECT 1;\n");
+	fixture_put(fx->mig, "001_create_t.sql", m001);
+	fixture_put(fx->mig, "002_fix.sql",
+	            "-- migrate:up\nUPDATE public.t SET s = 'z';\n"
+	            "-- migrate:down\nSELECT 1;\n");
 	fx->o.no_backup = true;
 	assert_int_equal(deploy(fx), PGW_EINVAL);
 	assert_string_equal(fx->r->status, "failed");
@@ -517,8 +466,8 @@ static void test_deploy__going_down_needs_allow_down(void **state)
 {
 	struct fx *fx = *state;
 
-	write_mig(fx, "001_create_t.sql", m001);
-	write_mig(fx, "002_add_n.sql", m002);
+	fixture_put(fx->mig, "001_create_t.sql", m001);
+	fixture_put(fx->mig, "002_add_n.sql", m002);
 	deploy_ok(fx);
 	fx->o.has_target = true;
 	fx->o.target = 1;
@@ -550,7 +499,7 @@ static void test_deploy__unfinished_deploy_blocks_the_next(void **state)
 	struct pgw_journal_state s = { "migrate", "interrupted", NULL, NULL,
 		                       "killed" };
 
-	write_mig(fx, "001_create_t.sql", m001);
+	fixture_put(fx->mig, "001_create_t.sql", m001);
 	assert_int_equal(pgw_journal_ensure(fx->c, &fx->err), 0);
 	assert_int_equal(pgw_journal_start(fx->c, "20200101T000000Z-dead", "0",
 	                                   "001", NULL, &fx->err),
@@ -572,7 +521,7 @@ static void test_deploy__one_deploy_at_a_time(void **state)
 {
 	struct fx *fx = *state;
 
-	write_mig(fx, "001_create_t.sql", m001);
+	fixture_put(fx->mig, "001_create_t.sql", m001);
 	fx->other = fixture_pg_connect(fx->conninfo);
 	assert_non_null(fx->other);
 	assert_int_equal(pgw_lock_take(fx->other, "pgward/deploy", 0, &fx->err),

@@ -12,37 +12,25 @@
 #include <cmocka.h>
 
 #include "doctor.h"
-
-/* Compare and free `got` (taken); a failure leaks nothing. */
-static void check(char *got, const char *what, const char *want)
-{
-	char shown[512];
-
-	assert_non_null(got);
-	if (strcmp(got, want) == 0) {
-		free(got);
-		return;
-	}
-	snprintf(shown, sizeof(shown), "%s", got);
-	free(got);
-	fail_msg("%s gave '%s', want '%s'", what, shown, want);
-}
+#include "fixture.h"
 
 static void test_doctor__shorten_collapses_white_space(void **state)
 {
 	(void)state;
-	check(pgw_doctor_shorten("  SELECT 1,\n\t 2\r\n  FROM t  ", 100),
-	      "shorten", "SELECT 1, 2 FROM t");
-	check(pgw_doctor_shorten("", 10), "shorten", "");
+	fixture_assert_string_freed(
+	        pgw_doctor_shorten("  SELECT 1,\n\t 2\r\n  FROM t  ", 100),
+	        "shorten", "SELECT 1, 2 FROM t");
+	fixture_assert_string_freed(pgw_doctor_shorten("", 10), "shorten", "");
 }
 
 static void test_doctor__shorten_cuts_with_dots(void **state)
 {
 	(void)state;
-	check(pgw_doctor_shorten("SELECT abcdefghij", 10), "shorten",
-	      "SELECT ...");
+	fixture_assert_string_freed(pgw_doctor_shorten("SELECT abcdefghij", 10),
+	                            "shorten", "SELECT ...");
 	/* exactly max: kept whole */
-	check(pgw_doctor_shorten("SELECT abc", 10), "shorten", "SELECT abc");
+	fixture_assert_string_freed(pgw_doctor_shorten("SELECT abc", 10),
+	                            "shorten", "SELECT abc");
 }
 
 static void test_doctor__shorten_never_cuts_a_character(void **state)
@@ -54,18 +42,20 @@ static void test_doctor__shorten_never_cuts_a_character(void **state)
 	s = pgw_doctor_shorten("SELECT \xc3\xa9\xc3\xa9\xc3\xa9", 11);
 	assert_non_null(s);
 	assert_true(strlen(s) <= 11);
-	check(s, "shorten", "SELECT ...");
-	check(pgw_doctor_shorten("x\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 7),
-	      "shorten", "x\xc3\xa9...");
+	fixture_assert_string_freed(s, "shorten", "SELECT ...");
+	fixture_assert_string_freed(
+	        pgw_doctor_shorten("x\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 7),
+	        "shorten", "x\xc3\xa9...");
 }
 
 static void test_doctor__index_name_as_the_server_names_it(void **state)
 {
 	(void)state;
-	check(pgw_doctor_index_name("orders", "customer_id", 0), "index name",
-	      "orders_customer_id_idx");
-	check(pgw_doctor_index_name("orders", "a_b", 2), "index name",
-	      "orders_a_b_idx2");
+	fixture_assert_string_freed(
+	        pgw_doctor_index_name("orders", "customer_id", 0), "index name",
+	        "orders_customer_id_idx");
+	fixture_assert_string_freed(pgw_doctor_index_name("orders", "a_b", 2),
+	                            "index name", "orders_a_b_idx2");
 }
 
 static void test_doctor__index_name_fits_63_bytes(void **state)
@@ -113,16 +103,20 @@ static void test_doctor__index_name_never_cuts_a_character(void **state)
 static void test_doctor__redact_hides_passwords(void **state)
 {
 	(void)state;
-	check(pgw_doctor_redact("ALTER ROLE app PASSWORD 'hunter2'"), "redact",
-	      "ALTER ROLE app PASSWORD '***'");
-	check(pgw_doctor_redact(
-	              "SELECT dblink_connect('postgresql://app:hunter2@db/x')"),
-	      "redact", "SELECT dblink_connect('postgresql://app:***@db/x')");
-	check(pgw_doctor_redact("SELECT 'host=db password=hunter2 user=app'"),
-	      "redact", "SELECT 'host=db password=*** user=app'");
+	fixture_assert_string_freed(
+	        pgw_doctor_redact("ALTER ROLE app PASSWORD 'hunter2'"),
+	        "redact", "ALTER ROLE app PASSWORD '***'");
+	fixture_assert_string_freed(
+	        pgw_doctor_redact(
+	                "SELECT dblink_connect('postgresql://app:hunter2@db/x')"),
+	        "redact", "SELECT dblink_connect('postgresql://app:***@db/x')");
+	fixture_assert_string_freed(
+	        pgw_doctor_redact("SELECT 'host=db password=hunter2 user=app'"),
+	        "redact", "SELECT 'host=db password=*** user=app'");
 	/* no secret: unchanged */
-	check(pgw_doctor_redact("SELECT 'http://example.com/a:b' FROM t"),
-	      "redact", "SELECT 'http://example.com/a:b' FROM t");
+	fixture_assert_string_freed(
+	        pgw_doctor_redact("SELECT 'http://example.com/a:b' FROM t"),
+	        "redact", "SELECT 'http://example.com/a:b' FROM t");
 }
 
 static void test_doctor__levels(void **state)

@@ -19,6 +19,8 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "fixture_cfg.h"
+#include "fixture_log.h"
 #include "fixture_pg.h"
 #include "lock.h"
 #include "pgward.h"
@@ -42,33 +44,6 @@ static const char m003[] = "-- migrate:up\n"
                            "-- migrate:down\n"
                            "DROP TABLE orders;\n";
 
-/* ---- log capture (the sink may be called from other threads) ---------- */
-
-static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
-static char log_text[16384];
-
-static void capture(enum pgw_log_level level, const char *msg, void *payload)
-{
-	size_t len;
-
-	(void)level;
-	(void)payload;
-	pthread_mutex_lock(&log_mu);
-	len = strlen(log_text);
-	snprintf(log_text + len, sizeof(log_text) - len, "%s\n", msg);
-	pthread_mutex_unlock(&log_mu);
-}
-
-static bool logged(const char *what)
-{
-	bool found;
-
-	pthread_mutex_lock(&log_mu);
-	found = strstr(log_text, what) != NULL;
-	pthread_mutex_unlock(&log_mu);
-	return found;
-}
-
 /* ---- fixture ------------------------------------------------------------ */
 
 struct fx {
@@ -77,6 +52,7 @@ struct fx {
 	PGconn *c; /* the test's own connection, for looking */
 	struct pgw_config cfg;
 	struct pgw_err err;
+	struct pgw_run *run; /* of the last up() or down() */
 };
 
 static int setup(void **state)
@@ -86,123 +62,59 @@ static int setup(void **state)
 
 	if (!fx)
 		return -1;
-	fx->conninfo = fixture_pg_create(DB);
-	fx->dir = fixture_mkdtemp();
-	if (!fx->conninfo || !fx->dir ||
-	    !(fx->c = fixture_pg_connect(fx->conninfo)))
-		goto fail;
-	pgw_config_init(&fx->cfg);
-	if (pgw_config_set(&fx->cfg, "database.url", fx->conninfo, NULL,
-	                   &err) ||
+	if (fixture_cfg_open(&fx->cfg, DB, &fx->conninfo, &fx->c, &fx->dir,
+	                     &err) != 0 ||
 	    pgw_config_set(&fx->cfg, "migrations.dir", fx->dir, NULL, &err)) {
-		fprintf(stderr, "setup: %s\n", err.msg);
-		goto fail;
+		if (err.code)
+			fprintf(stderr, "setup: %s\n", err.msg);
+		fixture_cfg_close(&fx->cfg, DB, fx->conninfo, fx->c, fx->dir);
+		free(fx);
+		return -1;
 	}
-	log_text[0] = '\0';
-	pgw_log_set_sink(capture, NULL, PGW_LOG_DEBUG);
+	fixture_log_capture(false);
 	*state = fx;
 	return 0;
-fail:
-	PQfinish(fx->c);
-	pgw_config_release(&fx->cfg);
-	fixture_rmtree(fx->dir);
-	free(fx->dir);
-	free(fx->conninfo);
-	free(fx);
-	return -1;
 }
 
 static int teardown(void **state)
 {
 	struct fx *fx = *state;
 
-	pgw_log_set_sink(NULL, NULL, PGW_LOG_NOTICE);
-	PQfinish(fx->c);
-	fixture_pg_drop(DB);
-	pgw_config_release(&fx->cfg);
-	fixture_rmtree(fx->dir);
-	free(fx->dir);
-	free(fx->conninfo);
+	fixture_log_reset();
+	pgw_run_free(fx->run);
+	fixture_cfg_close(&fx->cfg, DB, fx->conninfo, fx->c, fx->dir);
 	free(fx);
 	return 0;
 }
 
-static void write_mig(struct fx *fx, const char *name, const char *text)
-{
-	if (fixture_write(fx->dir, name, text) != 0)
-		fail_msg("cannot write %s/%s", fx->dir, name);
-}
-
 static void write_three(struct fx *fx)
 {
-	write_mig(fx, "001_accounts.sql", m001);
-	write_mig(fx, "002_account_name.sql", m002);
-	write_mig(fx, "003_orders.sql", m003);
+	fixture_put(fx->dir, "001_accounts.sql", m001);
+	fixture_put(fx->dir, "002_account_name.sql", m002);
+	fixture_put(fx->dir, "003_orders.sql", m003);
 }
 
-/* The one value of `sql` on c, as text ("(null)" for NULL). */
-static void assert_value(PGconn *c, const char *sql, const char *want)
+/* pgw_up with o: its result, and what it planned in fx->run. */
+static int up(struct fx *fx, const struct pgw_run_opts *o)
 {
-	PGresult *res = PQexec(c, sql);
-	char got[256];
-
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-		snprintf(got, sizeof(got), "%s", PQerrorMessage(c));
-		PQclear(res);
-		fail_msg("%s: %s", sql, got);
-	}
-	snprintf(got, sizeof(got), "%s",
-	         PQgetisnull(res, 0, 0) ? "(null)" : PQgetvalue(res, 0, 0));
-	PQclear(res);
-	if (strcmp(got, want) != 0)
-		fail_msg("%s gave '%s', want '%s'", sql, got, want);
+	pgw_run_free(fx->run);
+	fx->run = NULL;
+	return pgw_up(&fx->run, &fx->cfg, o, &fx->err);
 }
 
-static void assert_ok(int rc, const struct pgw_err *err)
+/* pgw_down with o: its result, and what it planned in fx->run. */
+static int down(struct fx *fx, const struct pgw_run_opts *o)
 {
-	if (rc != 0)
-		fail_msg("failed (%d): %s | %s | %s", rc, err->msg, err->detail,
-		         err->hint);
-}
-
-/* The applied versions, "1,2,3" ("" when none or no table). */
-static void assert_applied(PGconn *c, const char *want)
-{
-	PGresult *res =
-	        PQexec(c, "SELECT to_regclass('pgward.migrations') IS NULL");
-	bool none;
-
-	assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
-	none = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-	PQclear(res);
-	if (none) {
-		if (*want)
-			fail_msg("no history table, want versions %s", want);
-		return;
-	}
-	assert_value(
-	        c,
-	        "SELECT coalesce(string_agg(version::text, ',' ORDER BY version), '')"
-	        " FROM pgward.migrations",
-	        want);
-}
-
-/* A run that failed and was rolled back: PGW_EFAILED in err, what the
- * CLI turns into exit 1. */
-static void assert_run_failed(int rc, const struct pgw_err *err)
-{
-	assert_true(rc < 0);
-	assert_int_equal(err->code, PGW_EFAILED);
+	pgw_run_free(fx->run);
+	fx->run = NULL;
+	return pgw_down(&fx->run, &fx->cfg, o, &fx->err);
 }
 
 static void up_all(struct fx *fx)
 {
-	struct pgw_run_opts o = PGW_RUN_OPTS_INIT;
-	struct pgw_run *run = NULL;
-	int rc = pgw_up(&run, &fx->cfg, &o, &fx->err);
+	const struct pgw_run_opts o = PGW_RUN_OPTS_INIT;
 
-	pgw_run_free(run);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(up(fx, &o), &fx->err);
 }
 
 /* Hold the deploy lock of schema "pgward" on a connection of the test's. */
@@ -217,10 +129,11 @@ static PGconn *hold_lock(struct fx *fx)
 	snprintf(sql, sizeof(sql), "SELECT pg_advisory_lock(%d, %d)", k[0],
 	         k[1]);
 	PQclear(PQexec(l, sql));
-	assert_value(l,
-	             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
-	             " AND pid = pg_backend_pid() AND granted",
-	             "1");
+	fixture_pg_assert_value(
+	        l,
+	        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+	        " AND pid = pg_backend_pid() AND granted",
+	        "1");
 	return l;
 }
 
@@ -253,174 +166,151 @@ static void test_engine__up_applies_all_in_order(void **state)
 {
 	struct fx *fx = *state;
 	struct pgw_run_opts o = PGW_RUN_OPTS_INIT;
-	struct pgw_run *run = NULL;
 	size_t i;
-	int rc;
 
 	write_three(fx);
-	rc = pgw_up(&run, &fx->cfg, &o, &fx->err);
-	assert_ok(rc, &fx->err);
-	assert_non_null(run);
-	assert_false(run->down);
-	assert_false(run->nothing_to_do);
-	assert_string_equal(run->from, "0");
-	assert_string_equal(run->to, "003");
-	assert_int_equal(run->n, 3);
+	fixture_assert_ok(up(fx, &o), &fx->err);
+	assert_non_null(fx->run);
+	assert_false(fx->run->down);
+	assert_false(fx->run->nothing_to_do);
+	assert_string_equal(fx->run->from, "0");
+	assert_string_equal(fx->run->to, "003");
+	assert_int_equal(fx->run->n, 3);
 	/* all transactional: one segment */
-	assert_int_equal(run->n_segments, 1);
-	for (i = 0; i < run->n; i++) {
-		assert_true(run->items[i].done);
-		assert_int_equal(run->items[i].m->version, (int64_t)(i + 1));
+	assert_int_equal(fx->run->n_segments, 1);
+	for (i = 0; i < fx->run->n; i++) {
+		assert_true(fx->run->items[i].done);
+		assert_int_equal(fx->run->items[i].m->version,
+		                 (int64_t)(i + 1));
 	}
-	pgw_run_free(run);
 
-	assert_applied(fx->c, "1,2,3");
-	assert_value(fx->c, "SELECT to_regclass('public.orders') IS NOT NULL",
-	             "t");
-	assert_value(fx->c,
-	             "SELECT count(*) FROM information_schema.columns"
-	             " WHERE table_name = 'accounts' AND column_name = 'name'",
-	             "1");
+	fixture_assert_applied(fx->c, "1,2,3");
+	fixture_pg_assert_value(
+	        fx->c, "SELECT to_regclass('public.orders') IS NOT NULL", "t");
+	fixture_pg_assert_value(
+	        fx->c,
+	        "SELECT count(*) FROM information_schema.columns"
+	        " WHERE table_name = 'accounts' AND column_name = 'name'",
+	        "1");
 	/* the history rows carry file, checksum, the SQL as applied and
 	 * one deploy id for the run */
-	assert_value(fx->c,
-	             "SELECT file FROM pgward.migrations WHERE version = 2",
-	             "002_account_name.sql");
-	assert_value(
+	fixture_pg_assert_value(
+	        fx->c, "SELECT file FROM pgward.migrations WHERE version = 2",
+	        "002_account_name.sql");
+	fixture_pg_assert_value(
 	        fx->c,
 	        "SELECT length(checksum) FROM pgward.migrations WHERE version = 1",
 	        "64");
-	assert_value(
+	fixture_pg_assert_value(
 	        fx->c,
 	        "SELECT down_sql LIKE '%DROP TABLE orders%' FROM pgward.migrations WHERE version = 3",
 	        "t");
-	assert_value(fx->c,
-	             "SELECT count(DISTINCT deploy_id) FROM pgward.migrations",
-	             "1");
-	assert_true(logged("applied 003_orders.sql"));
+	fixture_pg_assert_value(
+	        fx->c,
+	        "SELECT count(DISTINCT deploy_id) FROM pgward.migrations", "1");
+	assert_true(fixture_logged("applied 003_orders.sql"));
 }
 
 static void test_engine__second_up_is_a_noop_without_the_lock(void **state)
 {
 	struct fx *fx = *state;
 	struct pgw_run_opts o = PGW_RUN_OPTS_INIT;
-	struct pgw_run *run = NULL;
 	PGconn *holder;
-	int rc;
 
 	write_three(fx);
 	up_all(fx);
 	/* someone else holds the deploy lock: a no-op run never asks */
 	holder = hold_lock(fx);
-	rc = pgw_up(&run, &fx->cfg, &o, &fx->err);
-	assert_ok(rc, &fx->err);
-	assert_non_null(run);
-	assert_true(run->nothing_to_do);
-	assert_int_equal(run->n, 0);
-	assert_string_equal(run->from, "003");
-	pgw_run_free(run);
-	run = NULL;
+	fixture_assert_ok(up(fx, &o), &fx->err);
+	assert_non_null(fx->run);
+	assert_true(fx->run->nothing_to_do);
+	assert_int_equal(fx->run->n, 0);
+	assert_string_equal(fx->run->from, "003");
 
 	/* with something pending it does need the lock (wait 0) */
-	write_mig(fx, "004_more.sql",
-	          "-- migrate:up\nCREATE TABLE more (id int);\n");
-	rc = pgw_up(&run, &fx->cfg, &o, &fx->err);
-	pgw_run_free(run);
-	run = NULL;
-	assert_int_equal(rc, PGW_ELOCKED);
+	fixture_put(fx->dir, "004_more.sql",
+	            "-- migrate:up\nCREATE TABLE more (id int);\n");
+	assert_int_equal(up(fx, &o), PGW_ELOCKED);
 	assert_int_equal(fx->err.code, PGW_ELOCKED);
 	assert_non_null(strstr(fx->err.msg, "deploy lock"));
-	assert_applied(fx->c, "1,2,3");
+	fixture_assert_applied(fx->c, "1,2,3");
 
 	/* once the lock is free the same run goes through */
 	PQclear(PQexec(holder, "SELECT pg_advisory_unlock_all()"));
 	PQfinish(holder);
 	pgw_err_clear(&fx->err);
-	rc = pgw_up(&run, &fx->cfg, &o, &fx->err);
-	assert_ok(rc, &fx->err);
-	assert_int_equal(run->n, 1);
-	assert_string_equal(run->from, "003");
-	assert_string_equal(run->to, "004");
-	pgw_run_free(run);
-	assert_applied(fx->c, "1,2,3,4");
+	fixture_assert_ok(up(fx, &o), &fx->err);
+	assert_int_equal(fx->run->n, 1);
+	assert_string_equal(fx->run->from, "003");
+	assert_string_equal(fx->run->to, "004");
+	fixture_assert_applied(fx->c, "1,2,3,4");
 }
 
 static void test_engine__up_to_target(void **state)
 {
 	struct fx *fx = *state;
 	struct pgw_run_opts o = PGW_RUN_OPTS_INIT;
-	struct pgw_run *run = NULL;
-	int rc;
 
 	write_three(fx);
 	o.flags = PGW_RUN_HAS_TARGET;
 	o.target = 2;
-	rc = pgw_up(&run, &fx->cfg, &o, &fx->err);
-	assert_ok(rc, &fx->err);
-	assert_int_equal(run->n, 2);
-	assert_string_equal(run->to, "002");
-	pgw_run_free(run);
-	run = NULL;
-	assert_applied(fx->c, "1,2");
-	assert_value(fx->c, "SELECT to_regclass('public.orders') IS NULL", "t");
+	fixture_assert_ok(up(fx, &o), &fx->err);
+	assert_int_equal(fx->run->n, 2);
+	assert_string_equal(fx->run->to, "002");
+	fixture_assert_applied(fx->c, "1,2");
+	fixture_pg_assert_value(
+	        fx->c, "SELECT to_regclass('public.orders') IS NULL", "t");
 
 	/* a target below the database's version is refused */
 	o.target = 1;
-	rc = pgw_up(&run, &fx->cfg, &o, &fx->err);
-	pgw_run_free(run);
-	assert_int_equal(rc, PGW_EINVAL);
-	assert_applied(fx->c, "1,2");
+	assert_int_equal(up(fx, &o), PGW_EINVAL);
+	fixture_assert_applied(fx->c, "1,2");
 }
 
 static void test_engine__dry_run_changes_nothing(void **state)
 {
 	struct fx *fx = *state;
 	struct pgw_run_opts o = PGW_RUN_OPTS_INIT;
-	struct pgw_run *run = NULL;
-	int rc;
 
 	write_three(fx);
 	o.flags = PGW_RUN_DRY;
-	rc = pgw_up(&run, &fx->cfg, &o, &fx->err);
-	assert_ok(rc, &fx->err);
-	assert_int_equal(run->n, 3);
-	assert_false(run->nothing_to_do);
-	assert_false(run->items[0].done);
+	fixture_assert_ok(up(fx, &o), &fx->err);
+	assert_int_equal(fx->run->n, 3);
+	assert_false(fx->run->nothing_to_do);
+	assert_false(fx->run->items[0].done);
 	/* the plan keeps the files it points into */
-	assert_non_null(run->files);
-	assert_string_equal(run->items[2].m->file, "003_orders.sql");
-	pgw_run_free(run);
-	assert_applied(fx->c, "");
-	assert_value(fx->c, "SELECT to_regclass('public.accounts') IS NULL",
-	             "t");
+	assert_non_null(fx->run->files);
+	assert_string_equal(fx->run->items[2].m->file, "003_orders.sql");
+	fixture_assert_applied(fx->c, "");
+	fixture_pg_assert_value(
+	        fx->c, "SELECT to_regclass('public.accounts') IS NULL", "t");
 }
 
 static void test_engine__failing_migration_rolls_back_the_run(void **state)
 {
 	struct fx *fx = *state;
 	struct pgw_run_opts o = PGW_RUN_OPTS_INIT;
-	struct pgw_run *run = NULL;
 	int rc;
 
-	write_mig(fx, "001_accounts.sql", m001);
-	write_mig(fx, "002_bad.sql",
-	          "-- migrate:up\n"
-	          "CREATE TABLE fine (id int);\n"
-	          "INSERT INTO no_such_table VALUES (1);\n");
-	rc = pgw_up(&run, &fx->cfg, &o, &fx->err);
-	assert_run_failed(rc, &fx->err);
-	assert_non_null(run);
-	assert_false(run->items[0].done);
-	pgw_run_free(run);
+	fixture_put(fx->dir, "001_accounts.sql", m001);
+	fixture_put(fx->dir, "002_bad.sql",
+	            "-- migrate:up\n"
+	            "CREATE TABLE fine (id int);\n"
+	            "INSERT INTO no_such_table VALUES (1);\n");
+	rc = up(fx, &o);
+	fixture_assert_run_failed(rc, &fx->err);
+	assert_non_null(fx->run);
+	assert_false(fx->run->items[0].done);
 	/* the server's SQLSTATE, the file and line of the statement */
 	assert_string_equal(fx->err.sqlstate, "42P01");
 	assert_non_null(strstr(fx->err.msg, "002_bad.sql:3"));
 	assert_non_null(
 	        strstr(fx->err.detail, "nothing of this run was applied"));
 	/* one transaction: 001 and the history table are gone too */
-	assert_value(fx->c, "SELECT to_regclass('public.accounts') IS NULL",
-	             "t");
-	assert_value(fx->c, "SELECT to_regclass('public.fine') IS NULL", "t");
+	fixture_pg_assert_value(
+	        fx->c, "SELECT to_regclass('public.accounts') IS NULL", "t");
+	fixture_pg_assert_value(
+	        fx->c, "SELECT to_regclass('public.fine') IS NULL", "t");
 	/* the lock went with the run's connection (its backend ends a
 	 * moment after the connection is closed) */
 	assert_true(lock_freed(fx));
@@ -430,75 +320,63 @@ static void test_engine__edited_applied_migration_refused(void **state)
 {
 	struct fx *fx = *state;
 	struct pgw_run_opts o = PGW_RUN_OPTS_INIT;
-	struct pgw_run *run = NULL;
-	int rc;
 
-	write_mig(fx, "001_accounts.sql", m001);
-	write_mig(fx, "002_account_name.sql", m002);
+	fixture_put(fx->dir, "001_accounts.sql", m001);
+	fixture_put(fx->dir, "002_account_name.sql", m002);
 	up_all(fx);
 	/* the up section edited, and a new migration pending */
-	write_mig(fx, "002_account_name.sql",
-	          "-- migrate:up\n"
-	          "ALTER TABLE accounts ADD COLUMN name varchar(10);\n"
-	          "-- migrate:down\n"
-	          "ALTER TABLE accounts DROP COLUMN name;\n");
-	write_mig(fx, "003_orders.sql", m003);
-	rc = pgw_up(&run, &fx->cfg, &o, &fx->err);
-	pgw_run_free(run);
-	assert_int_equal(rc, PGW_ECHECKSUM);
+	fixture_put(fx->dir, "002_account_name.sql",
+	            "-- migrate:up\n"
+	            "ALTER TABLE accounts ADD COLUMN name varchar(10);\n"
+	            "-- migrate:down\n"
+	            "ALTER TABLE accounts DROP COLUMN name;\n");
+	fixture_put(fx->dir, "003_orders.sql", m003);
+	assert_int_equal(up(fx, &o), PGW_ECHECKSUM);
 	assert_int_equal(fx->err.code, PGW_ECHECKSUM);
 	assert_non_null(strstr(fx->err.msg, "002_account_name.sql"));
 	/* the detail says what changed, from the SQL as applied */
 	assert_non_null(strstr(fx->err.detail, "varchar(10)"));
 	assert_non_null(strstr(fx->err.detail, "ADD COLUMN name text"));
 	/* nothing ran */
-	assert_applied(fx->c, "1,2");
-	assert_value(fx->c, "SELECT to_regclass('public.orders') IS NULL", "t");
+	fixture_assert_applied(fx->c, "1,2");
+	fixture_pg_assert_value(
+	        fx->c, "SELECT to_regclass('public.orders') IS NULL", "t");
 }
 
 static void test_engine__edit_outside_up_section_is_not_an_edit(void **state)
 {
 	struct fx *fx = *state;
 	struct pgw_run_opts o = PGW_RUN_OPTS_INIT;
-	struct pgw_run *run = NULL;
-	int rc;
 
-	write_mig(fx, "001_accounts.sql", m001);
+	fixture_put(fx->dir, "001_accounts.sql", m001);
 	up_all(fx);
 	/* a comment before the marker and a different down section: the
 	 * checksum covers the up section only */
-	write_mig(
-	        fx, "001_accounts.sql",
+	fixture_put(
+	        fx->dir, "001_accounts.sql",
 	        "-- the accounts\n"
 	        "-- migrate:up\n"
 	        "CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL);\n"
 	        "-- migrate:down\n"
 	        "DROP TABLE IF EXISTS accounts;\n");
-	rc = pgw_up(&run, &fx->cfg, &o, &fx->err);
-	assert_ok(rc, &fx->err);
-	assert_true(run->nothing_to_do);
-	pgw_run_free(run);
+	fixture_assert_ok(up(fx, &o), &fx->err);
+	assert_true(fx->run->nothing_to_do);
 }
 
 static void test_engine__unknown_and_out_of_order_refused(void **state)
 {
 	struct fx *fx = *state;
 	struct pgw_run_opts o = PGW_RUN_OPTS_INIT;
-	struct pgw_run *run = NULL;
 	char path[4096];
-	int rc;
 
-	write_mig(fx, "001_accounts.sql", m001);
-	write_mig(fx, "003_orders.sql", m003);
+	fixture_put(fx->dir, "001_accounts.sql", m001);
+	fixture_put(fx->dir, "003_orders.sql", m003);
 	up_all(fx);
 
 	/* 002 appears below the head: out of order */
-	write_mig(fx, "002_account_name.sql", m002);
-	rc = pgw_up(&run, &fx->cfg, &o, &fx->err);
-	pgw_run_free(run);
-	run = NULL;
-	assert_int_equal(rc, PGW_EINVAL);
-	assert_applied(fx->c, "1,3");
+	fixture_put(fx->dir, "002_account_name.sql", m002);
+	assert_int_equal(up(fx, &o), PGW_EINVAL);
+	fixture_assert_applied(fx->c, "1,3");
 	snprintf(path, sizeof(path), "%s/002_account_name.sql", fx->dir);
 	assert_int_equal(unlink(path), 0);
 
@@ -506,48 +384,36 @@ static void test_engine__unknown_and_out_of_order_refused(void **state)
 	snprintf(path, sizeof(path), "%s/003_orders.sql", fx->dir);
 	assert_int_equal(unlink(path), 0);
 	pgw_err_clear(&fx->err);
-	rc = pgw_up(&run, &fx->cfg, &o, &fx->err);
-	pgw_run_free(run);
-	run = NULL;
-	assert_int_equal(rc, PGW_EINVAL);
+	assert_int_equal(up(fx, &o), PGW_EINVAL);
 	assert_non_null(strstr(fx->err.msg, "003_orders.sql"));
 
 	pgw_err_clear(&fx->err);
 	o.flags = PGW_RUN_ALLOW_UNKNOWN;
-	rc = pgw_up(&run, &fx->cfg, &o, &fx->err);
-	assert_ok(rc, &fx->err);
-	assert_true(run->nothing_to_do);
-	pgw_run_free(run);
+	fixture_assert_ok(up(fx, &o), &fx->err);
+	assert_true(fx->run->nothing_to_do);
 }
 
 static void test_engine__bad_file_refused_before_connecting(void **state)
 {
 	struct fx *fx = *state;
 	struct pgw_run_opts o = PGW_RUN_OPTS_INIT;
-	struct pgw_run *run = NULL;
-	int rc;
 
-	write_mig(fx, "001_accounts.sql", m001);
-	write_mig(fx, "002_tx.sql",
-	          "-- migrate:up\nBEGIN;\nCREATE TABLE t (id int);\n");
+	fixture_put(fx->dir, "001_accounts.sql", m001);
+	fixture_put(fx->dir, "002_tx.sql",
+	            "-- migrate:up\nBEGIN;\nCREATE TABLE t (id int);\n");
 	/* an unreachable database: the file is refused first */
 	free(fx->cfg.database_url);
 	fx->cfg.database_url = strdup(
 	        "host=/nonexistent/socket/dir dbname=x connect_timeout=2");
 	assert_non_null(fx->cfg.database_url);
-	rc = pgw_up(&run, &fx->cfg, &o, &fx->err);
-	pgw_run_free(run);
-	assert_int_equal(rc, PGW_EINVAL);
+	assert_int_equal(up(fx, &o), PGW_EINVAL);
 	assert_non_null(strstr(fx->err.msg, "002_tx.sql"));
 
 	/* a good set and the same database: a connection error */
-	write_mig(fx, "002_tx.sql",
-	          "-- migrate:up\nCREATE TABLE t (id int);\n");
+	fixture_put(fx->dir, "002_tx.sql",
+	            "-- migrate:up\nCREATE TABLE t (id int);\n");
 	pgw_err_clear(&fx->err);
-	run = NULL;
-	rc = pgw_up(&run, &fx->cfg, &o, &fx->err);
-	pgw_run_free(run);
-	assert_int_equal(rc, PGW_ECONNECT);
+	assert_int_equal(up(fx, &o), PGW_ECONNECT);
 }
 
 /* ---- down, status, history, baseline, new -------------------------------- */
@@ -556,98 +422,81 @@ static void test_engine__down_steps(void **state)
 {
 	struct fx *fx = *state;
 	struct pgw_run_opts o = PGW_RUN_OPTS_INIT;
-	struct pgw_run *run = NULL;
-	int rc;
 
 	write_three(fx);
 	up_all(fx);
 
 	/* the default: one step, the newest */
-	rc = pgw_down(&run, &fx->cfg, &o, &fx->err);
-	assert_ok(rc, &fx->err);
-	assert_true(run->down);
-	assert_int_equal(run->n, 1);
-	assert_int_equal(run->items[0].m->version, 3);
-	assert_true(run->items[0].done);
-	assert_string_equal(run->from, "003");
-	assert_string_equal(run->to, "002");
-	pgw_run_free(run);
-	run = NULL;
-	assert_applied(fx->c, "1,2");
-	assert_value(fx->c, "SELECT to_regclass('public.orders') IS NULL", "t");
+	fixture_assert_ok(down(fx, &o), &fx->err);
+	assert_true(fx->run->down);
+	assert_int_equal(fx->run->n, 1);
+	assert_int_equal(fx->run->items[0].m->version, 3);
+	assert_true(fx->run->items[0].done);
+	assert_string_equal(fx->run->from, "003");
+	assert_string_equal(fx->run->to, "002");
+	fixture_assert_applied(fx->c, "1,2");
+	fixture_pg_assert_value(
+	        fx->c, "SELECT to_regclass('public.orders') IS NULL", "t");
 
 	/* --steps 2, newest first */
 	o.flags = PGW_RUN_HAS_STEPS;
 	o.steps = 2;
-	rc = pgw_down(&run, &fx->cfg, &o, &fx->err);
-	assert_ok(rc, &fx->err);
-	assert_int_equal(run->n, 2);
-	assert_int_equal(run->items[0].m->version, 2);
-	assert_int_equal(run->items[1].m->version, 1);
-	pgw_run_free(run);
-	run = NULL;
-	assert_applied(fx->c, "");
-	assert_value(fx->c, "SELECT to_regclass('public.accounts') IS NULL",
-	             "t");
+	fixture_assert_ok(down(fx, &o), &fx->err);
+	assert_int_equal(fx->run->n, 2);
+	assert_int_equal(fx->run->items[0].m->version, 2);
+	assert_int_equal(fx->run->items[1].m->version, 1);
+	fixture_assert_applied(fx->c, "");
+	fixture_pg_assert_value(
+	        fx->c, "SELECT to_regclass('public.accounts') IS NULL", "t");
 
 	/* nothing left to revert */
-	rc = pgw_down(&run, &fx->cfg, &o, &fx->err);
-	assert_ok(rc, &fx->err);
-	assert_true(run->nothing_to_do);
-	pgw_run_free(run);
+	fixture_assert_ok(down(fx, &o), &fx->err);
+	assert_true(fx->run->nothing_to_do);
 }
 
 static void test_engine__down_uses_sql_as_applied(void **state)
 {
 	struct fx *fx = *state;
 	struct pgw_run_opts o = PGW_RUN_OPTS_INIT;
-	struct pgw_run *run = NULL;
 	int rc;
 
-	write_mig(fx, "001_accounts.sql", m001);
+	fixture_put(fx->dir, "001_accounts.sql", m001);
 	up_all(fx);
 	/* the file's down section now breaks; history's is used */
-	write_mig(
-	        fx, "001_accounts.sql",
+	fixture_put(
+	        fx->dir, "001_accounts.sql",
 	        "-- migrate:up\n"
 	        "CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL);\n"
 	        "-- migrate:down\n"
 	        "DROP TABLE no_such_table;\n");
-	rc = pgw_down(&run, &fx->cfg, &o, &fx->err);
-	assert_ok(rc, &fx->err);
-	pgw_run_free(run);
-	run = NULL;
-	assert_applied(fx->c, "");
+	fixture_assert_ok(down(fx, &o), &fx->err);
+	fixture_assert_applied(fx->c, "");
 
 	/* again, with the file's down: it fails and nothing changes */
 	up_all(fx);
 	o.flags = PGW_RUN_USE_FILE_DOWN;
-	rc = pgw_down(&run, &fx->cfg, &o, &fx->err);
-	pgw_run_free(run);
-	assert_run_failed(rc, &fx->err);
+	rc = down(fx, &o);
+	fixture_assert_run_failed(rc, &fx->err);
 	assert_string_equal(fx->err.sqlstate, "42P01");
-	assert_applied(fx->c, "1");
-	assert_value(fx->c, "SELECT to_regclass('public.accounts') IS NOT NULL",
-	             "t");
+	fixture_assert_applied(fx->c, "1");
+	fixture_pg_assert_value(
+	        fx->c, "SELECT to_regclass('public.accounts') IS NOT NULL",
+	        "t");
 }
 
 static void test_engine__down_without_down_section_refused(void **state)
 {
 	struct fx *fx = *state;
 	struct pgw_run_opts o = PGW_RUN_OPTS_INIT;
-	struct pgw_run *run = NULL;
-	int rc;
 
-	write_mig(fx, "001_accounts.sql", m001);
-	write_mig(fx, "002_nodown.sql",
-	          "-- migrate:up\nCREATE TABLE nodown (id int);\n");
+	fixture_put(fx->dir, "001_accounts.sql", m001);
+	fixture_put(fx->dir, "002_nodown.sql",
+	            "-- migrate:up\nCREATE TABLE nodown (id int);\n");
 	up_all(fx);
 	o.flags = PGW_RUN_HAS_STEPS;
 	o.steps = 2;
-	rc = pgw_down(&run, &fx->cfg, &o, &fx->err);
-	pgw_run_free(run);
-	assert_int_equal(rc, PGW_EINVAL);
-	assert_applied(fx->c, "1,2");
+	assert_int_equal(down(fx, &o), PGW_EINVAL);
+	fixture_assert_applied(fx->c, "1,2");
 }
 
 static void test_engine__status(void **state)
@@ -655,14 +504,13 @@ static void test_engine__status(void **state)
 	struct fx *fx = *state;
 	struct pgw_run_opts o = PGW_RUN_OPTS_INIT;
 	struct pgw_status *st = NULL;
-	struct pgw_run *run = NULL;
 	char path[4096];
 	int rc;
 
 	write_three(fx);
 	/* fresh database: everything pending, no history table */
 	rc = pgw_status(&st, &fx->cfg, &fx->err);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(rc, &fx->err);
 	assert_null(st->head);
 	assert_false(st->history->exists);
 	assert_int_equal(st->n_pending, 3);
@@ -675,9 +523,7 @@ static void test_engine__status(void **state)
 
 	o.flags = PGW_RUN_HAS_TARGET;
 	o.target = 2;
-	rc = pgw_up(&run, &fx->cfg, &o, &fx->err);
-	assert_ok(rc, &fx->err);
-	pgw_run_free(run);
+	fixture_assert_ok(up(fx, &o), &fx->err);
 
 	/* 001 edited (its up section), 003 pending, a 009 applied whose
 	 * file is gone */
@@ -685,11 +531,11 @@ static void test_engine__status(void **state)
 	        fx->c,
 	        "INSERT INTO pgward.migrations (version, name, file, checksum, up_sql)"
 	        " VALUES (9, 'gone', '009_gone.sql', repeat('0', 64), 'SELECT 1')"));
-	assert_applied(fx->c, "1,2,9");
-	write_mig(fx, "001_accounts.sql",
-	          "-- migrate:up\nCREATE TABLE accounts (id int);\n");
+	fixture_assert_applied(fx->c, "1,2,9");
+	fixture_put(fx->dir, "001_accounts.sql",
+	            "-- migrate:up\nCREATE TABLE accounts (id int);\n");
 	rc = pgw_status(&st, &fx->cfg, &fx->err);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(rc, &fx->err);
 	assert_true(st->history->exists);
 	assert_non_null(st->head);
 	assert_int_equal(st->head->version, 9);
@@ -706,7 +552,7 @@ static void test_engine__status(void **state)
 	/* status takes no lock and changes nothing */
 	snprintf(path, sizeof(path), "%s/003_orders.sql", fx->dir);
 	assert_int_equal(access(path, F_OK), 0);
-	assert_applied(fx->c, "1,2,9");
+	fixture_assert_applied(fx->c, "1,2,9");
 }
 
 static void test_engine__status_redacts_the_url(void **state)
@@ -723,7 +569,7 @@ static void test_engine__status_redacts_the_url(void **state)
 	fx->cfg.database_url = strdup(url);
 	assert_non_null(fx->cfg.database_url);
 	rc = pgw_status(&st, &fx->cfg, &fx->err);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(rc, &fx->err);
 	assert_null(strstr(st->database, "hunter2secret"));
 	assert_non_null(strstr(st->database, DB));
 	pgw_status_free(st);
@@ -737,7 +583,7 @@ static void test_engine__history_read(void **state)
 
 	/* no table yet: an empty history, not an error */
 	rc = pgw_history_read(&h, &fx->cfg, &fx->err);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(rc, &fx->err);
 	assert_false(h->exists);
 	assert_int_equal(h->n, 0);
 	pgw_history_free(h);
@@ -746,7 +592,7 @@ static void test_engine__history_read(void **state)
 	write_three(fx);
 	up_all(fx);
 	rc = pgw_history_read(&h, &fx->cfg, &fx->err);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(rc, &fx->err);
 	assert_true(h->exists);
 	assert_int_equal(h->n, 3);
 	assert_int_equal(h->v[0].version, 1);
@@ -768,7 +614,6 @@ static void test_engine__baseline(void **state)
 	struct fx *fx = *state;
 	struct pgw_history *h = NULL;
 	struct pgw_run_opts o = PGW_RUN_OPTS_INIT;
-	struct pgw_run *run = NULL;
 	int rc;
 
 	write_three(fx);
@@ -782,18 +627,16 @@ static void test_engine__baseline(void **state)
 	PQclear(PQexec(fx->c, "CREATE TABLE accounts (id bigint PRIMARY KEY,"
 	                      " email text NOT NULL, name text)"));
 	rc = pgw_baseline(&h, &fx->cfg, 2, &fx->err);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(rc, &fx->err);
 	assert_int_equal(h->n, 2);
 	pgw_history_free(h);
 	h = NULL;
-	assert_applied(fx->c, "1,2");
+	fixture_assert_applied(fx->c, "1,2");
 
 	/* up runs only 003 */
-	rc = pgw_up(&run, &fx->cfg, &o, &fx->err);
-	assert_ok(rc, &fx->err);
-	assert_int_equal(run->n, 1);
-	assert_int_equal(run->items[0].m->version, 3);
-	pgw_run_free(run);
+	fixture_assert_ok(up(fx, &o), &fx->err);
+	assert_int_equal(fx->run->n, 1);
+	assert_int_equal(fx->run->items[0].m->version, 3);
 
 	/* a database with history is not adopted again */
 	rc = pgw_baseline(&h, &fx->cfg, 2, &fx->err);
@@ -811,16 +654,16 @@ static void test_engine__new_migration(void **state)
 
 	/* empty dir: 001, three digits, the name cleaned */
 	rc = pgw_new_migration(&path, &fx->cfg, "Add Users-Table", &fx->err);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(rc, &fx->err);
 	snprintf(want, sizeof(want), "%s/001_add_users_table.sql", fx->dir);
 	assert_string_equal(path, want);
 	free(path);
 	path = NULL;
 
 	/* the next one after the highest, at its width */
-	write_mig(fx, "0041_x.sql", "-- migrate:up\nSELECT 1;\n");
+	fixture_put(fx->dir, "0041_x.sql", "-- migrate:up\nSELECT 1;\n");
 	rc = pgw_new_migration(&path, &fx->cfg, "next", &fx->err);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(rc, &fx->err);
 	snprintf(want, sizeof(want), "%s/0042_next.sql", fx->dir);
 	assert_string_equal(path, want);
 	free(path);
@@ -834,7 +677,7 @@ static void test_engine__new_migration(void **state)
 	/* the files made load as migrations, with the three sections */
 	pgw_err_clear(&fx->err);
 	rc = pgw_migset_load(&set, fx->dir, &fx->err);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(rc, &fx->err);
 	assert_int_equal(set->n, 3);
 	assert_string_equal(set->v[0].file, "001_add_users_table.sql");
 	assert_string_equal(set->v[2].file, "0042_next.sql");
@@ -853,9 +696,9 @@ static void test_engine__autostart_off_does_nothing(void **state)
 	write_three(fx);
 	assert_false(fx->cfg.auto_migrate);
 	rc = pgw_autostart(&fx->cfg, &fx->err);
-	assert_ok(rc, &fx->err);
-	assert_applied(fx->c, "");
-	assert_true(logged("AUTO_MIGRATE_ON_START is not set"));
+	fixture_assert_ok(rc, &fx->err);
+	fixture_assert_applied(fx->c, "");
+	assert_true(fixture_logged("AUTO_MIGRATE_ON_START is not set"));
 }
 
 static void test_engine__autostart_from_environment(void **state)
@@ -880,18 +723,19 @@ static void test_engine__autostart_from_environment(void **state)
 	unsetenv("PGWARD_MIGRATIONS");
 	unsetenv("AUTO_MIGRATE_ON_START");
 	free(ini);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(rc, &fx->err);
 	assert_true(cfg.auto_migrate);
 
 	rc = pgw_autostart(&cfg, &fx->err);
-	assert_ok(rc, &fx->err);
-	assert_applied(fx->c, "1,2,3");
-	assert_true(logged("database schema migrated from 0 to 003"));
+	fixture_assert_ok(rc, &fx->err);
+	fixture_assert_applied(fx->c, "1,2,3");
+	assert_true(fixture_logged("database schema migrated from 0 to 003"));
 
 	/* the next start finds nothing to do */
 	rc = pgw_autostart(&cfg, &fx->err);
-	assert_ok(rc, &fx->err);
-	assert_true(logged("database schema at version 003: nothing to apply"));
+	fixture_assert_ok(rc, &fx->err);
+	assert_true(fixture_logged(
+	        "database schema at version 003: nothing to apply"));
 	pgw_config_release(&cfg);
 }
 
@@ -900,15 +744,15 @@ static void test_engine__autostart_failure_rolls_back(void **state)
 	struct fx *fx = *state;
 	int rc;
 
-	write_mig(fx, "001_accounts.sql", m001);
-	write_mig(fx, "002_bad.sql", "-- migrate:up\nSELECT 1/0;\n");
+	fixture_put(fx->dir, "001_accounts.sql", m001);
+	fixture_put(fx->dir, "002_bad.sql", "-- migrate:up\nSELECT 1/0;\n");
 	fx->cfg.auto_migrate = true;
 	rc = pgw_autostart(&fx->cfg, &fx->err);
-	assert_run_failed(rc, &fx->err);
+	fixture_assert_run_failed(rc, &fx->err);
 	assert_string_equal(fx->err.sqlstate, "22012");
-	assert_applied(fx->c, "");
-	assert_value(fx->c, "SELECT to_regclass('public.accounts') IS NULL",
-	             "t");
+	fixture_assert_applied(fx->c, "");
+	fixture_pg_assert_value(
+	        fx->c, "SELECT to_regclass('public.accounts') IS NULL", "t");
 }
 
 struct releaser {
@@ -928,14 +772,6 @@ static void *release_later(void *arg)
 	return NULL;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void test_engine__autostart_waits_for_the_lock(void **state)
 {
 	struct fx *fx = *state;
@@ -950,16 +786,16 @@ static void test_engine__autostart_waits_for_the_lock(void **state)
 	r.holder = hold_lock(fx);
 	r.after_s = 0.8;
 	assert_int_equal(pthread_create(&t, NULL, release_later, &r), 0);
-	t0 = now_s();
+	t0 = fixture_now();
 	rc = pgw_autostart(&fx->cfg, &fx->err);
-	took = now_s() - t0;
+	took = fixture_now() - t0;
 	pthread_join(t, NULL);
 	PQfinish(r.holder);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(rc, &fx->err);
 	assert_true(took >= 0.7);
 	assert_true(took < 8);
-	assert_applied(fx->c, "1,2,3");
-	assert_true(logged("waiting up to 10 s for the deploy lock"));
+	fixture_assert_applied(fx->c, "1,2,3");
+	assert_true(fixture_logged("waiting up to 10 s for the deploy lock"));
 }
 
 static void test_engine__autostart_wait_setting_bounds_the_wait(void **state)
@@ -973,18 +809,19 @@ static void test_engine__autostart_wait_setting_bounds_the_wait(void **state)
 	fx->cfg.auto_migrate = true;
 	fx->cfg.timeout_s = 30;
 	/* [deploy] wait = 1 overrides MIGRATION_TIMEOUT */
-	assert_ok(pgw_config_set(&fx->cfg, "deploy.wait", "1", NULL, &fx->err),
-	          &fx->err);
+	fixture_assert_ok(
+	        pgw_config_set(&fx->cfg, "deploy.wait", "1", NULL, &fx->err),
+	        &fx->err);
 	assert_true(fx->cfg.wait_set);
 	holder = hold_lock(fx);
-	t0 = now_s();
+	t0 = fixture_now();
 	rc = pgw_autostart(&fx->cfg, &fx->err);
-	took = now_s() - t0;
+	took = fixture_now() - t0;
 	PQfinish(holder);
 	assert_int_equal(rc, PGW_ELOCKED);
 	assert_true(took >= 0.9);
 	assert_true(took < 5);
-	assert_applied(fx->c, "");
+	fixture_assert_applied(fx->c, "");
 }
 
 int main(void)

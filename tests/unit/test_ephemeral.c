@@ -22,6 +22,7 @@
 
 #include "ephemeral.h"
 #include "fixture.h"
+#include "fixture_pg.h"
 #include "pgward.h"
 
 struct fx {
@@ -45,24 +46,9 @@ static int teardown(void **state)
 
 	PQfinish(fx->c);
 	pgw_ephemeral_stop(fx->e);
-	fixture_rmtree(fx->empty);
-	free(fx->empty);
+	fixture_rmdtemp(fx->empty);
 	free(fx);
 	return 0;
-}
-
-/* The first value of a one-row query on the cluster, into out[cap]. */
-static const char *value(PGconn *c, const char *q, char *out, size_t cap)
-{
-	PGresult *res = PQexec(c, q);
-
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-		PQclear(res);
-		fail_msg("%s: %s", q, PQerrorMessage(c));
-	}
-	snprintf(out, cap, "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return out;
 }
 
 /* The postmaster's pid, from the first line of data/postmaster.pid. */
@@ -120,39 +106,48 @@ static void test_ephemeral__start_connect_stop(void **state)
 	if (PQstatus(fx->c) != CONNECTION_OK)
 		fail_msg("connect: %s", PQerrorMessage(fx->c));
 	/* no TCP, nothing flushed, UTF-8 */
-	assert_string_equal(value(fx->c, "SHOW listen_addresses", v, sizeof(v)),
-	                    "");
-	assert_string_equal(value(fx->c, "SHOW fsync", v, sizeof(v)), "off");
-	assert_string_equal(value(fx->c, "SHOW full_page_writes", v, sizeof(v)),
+	assert_string_equal(
+	        fixture_pg_scalar(fx->c, "SHOW listen_addresses", v, sizeof(v)),
+	        "");
+	assert_string_equal(
+	        fixture_pg_scalar(fx->c, "SHOW fsync", v, sizeof(v)), "off");
+	assert_string_equal(
+	        fixture_pg_scalar(fx->c, "SHOW full_page_writes", v, sizeof(v)),
+	        "off");
+	assert_string_equal(fixture_pg_scalar(fx->c, "SHOW synchronous_commit",
+	                                      v, sizeof(v)),
 	                    "off");
 	assert_string_equal(
-	        value(fx->c, "SHOW synchronous_commit", v, sizeof(v)), "off");
-	assert_string_equal(value(fx->c, "SHOW server_encoding", v, sizeof(v)),
-	                    "UTF8");
-	assert_string_equal(
-	        value(fx->c, "SHOW unix_socket_permissions", v, sizeof(v)),
-	        "0700");
+	        fixture_pg_scalar(fx->c, "SHOW server_encoding", v, sizeof(v)),
+	        "UTF8");
+	assert_string_equal(fixture_pg_scalar(fx->c,
+	                                      "SHOW unix_socket_permissions", v,
+	                                      sizeof(v)),
+	                    "0700");
 	/* the roles (NOLOGIN; one that existed left alone) and the
 	 * extension */
 	assert_string_equal(
-	        value(fx->c,
-	              "SELECT string_agg(rolname || ':' || rolcanlogin"
-	              " || ':' || rolsuper, ',' ORDER BY rolname)"
-	              " FROM pg_roles WHERE rolname IN"
-	              " ('pgw ut app', 'postgres')",
-	              v, sizeof(v)),
+	        fixture_pg_scalar(
+	                fx->c,
+	                "SELECT string_agg(rolname || ':' || rolcanlogin"
+	                " || ':' || rolsuper, ',' ORDER BY rolname)"
+	                " FROM pg_roles WHERE rolname IN"
+	                " ('pgw ut app', 'postgres')",
+	                v, sizeof(v)),
 	        "pgw ut app:false:false,postgres:true:true");
-	assert_string_equal(value(fx->c,
+	assert_string_equal(
+	        fixture_pg_scalar(fx->c,
 	                          "SELECT n.nspname FROM pg_extension e JOIN"
 	                          " pg_namespace n ON n.oid = e.extnamespace"
 	                          " WHERE e.extname = 'citext'",
 	                          v, sizeof(v)),
-	                    "public");
-	assert_string_equal(value(fx->c,
+	        "public");
+	assert_string_equal(
+	        fixture_pg_scalar(fx->c,
 	                          "CREATE TABLE t AS SELECT 'X'::citext = 'x'"
 	                          " AS same; SELECT same::text FROM t",
 	                          v, sizeof(v)),
-	                    "true");
+	        "true");
 	pid = postmaster_pid(dir);
 	assert_true(pid > 1);
 	assert_int_equal(kill((pid_t)pid, 0), 0);

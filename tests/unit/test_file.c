@@ -45,8 +45,7 @@ static int teardown(void **state)
 	struct fx *fx = *state;
 
 	free(fx->data);
-	fixture_rmtree(fx->dir);
-	free(fx->dir);
+	fixture_rmdtemp(fx->dir);
 	free(fx);
 	return 0;
 }

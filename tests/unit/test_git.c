@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <setjmp.h>
@@ -20,73 +19,14 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "fixture_git.h"
+#include "fixture_log.h"
 #include "git.h"
 #include "pgward.h"
-
-static char log_text[16384];
-
-static void capture(enum pgw_log_level level, const char *msg, void *payload)
-{
-	size_t len = strlen(log_text);
-
-	(void)payload;
-	snprintf(log_text + len, sizeof(log_text) - len, "%s%s\n",
-	         level == PGW_LOG_WARN ? "W: " : "", msg);
-}
 
 /* The repository all tests read (made once), and its migrations dir. */
 static char *top; /* the temp dir holding the repositories */
 static char repo[4096], mig[4200];
-
-/* Run a shell command; its exit status. */
-static int sh(const char *fmt, ...) PGW_PRINTF(1, 2);
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	return rc == -1 ? -1 : WEXITSTATUS(rc);
-}
-
-/* The first line a command prints (a static buffer). */
-static const char *out(const char *fmt, ...) PGW_PRINTF(1, 2);
-
-static const char *out(const char *fmt, ...)
-{
-	static char line[4096];
-	char cmd[8192];
-	va_list ap;
-	FILE *p;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	line[0] = '\0';
-	p = popen(cmd, "r");
-	if (!p)
-		return line;
-	if (!fgets(line, sizeof(line), p))
-		line[0] = '\0';
-	pclose(p);
-	line[strcspn(line, "\n")] = '\0';
-	return line;
-}
-
-/* Commit everything in `dir` on day `day` of January 2026. */
-static int commit_all(const char *dir, int day, const char *msg)
-{
-	return sh(
-	        "cd '%s' && git add -A && GIT_AUTHOR_DATE='2026-01-%02d 12:00:00 +0000'"
-	        " GIT_COMMITTER_DATE='2026-01-%02d 12:00:00 +0000'"
-	        " git commit -q -m '%s'",
-	        dir, day, day, msg);
-}
 
 #define MIG_A \
 	"-- migrate:up\nCREATE TABLE a (id int);\n-- migrate:down\nDROP TABLE a;\n"
@@ -95,56 +35,39 @@ static int commit_all(const char *dir, int day, const char *msg)
 #define MIG_D "-- migrate:up\nCREATE TABLE d (id int);\n"
 #define SCHEMA "-- schema at 030\nCREATE TABLE a (id int);\n"
 
-/*   day 1: 010_a.sql (+ notes, a hidden file)          v1.0.0
- *   day 2: 020_b.sql                                   v1.9.0 (annotated),
- * vnext day 3: 030_c.sql, schema.sql                       v1.10.0, v2.0.0-rc1
- *   day 4: 040_d.sql                                   v2.0.0, v1.10
- * and release-1 (no v*) and v9-blob (on a blob). */
+/* One commit a day of January 2026, and the tags on each (release-1 is
+ * no v* tag, v9-blob points at a blob). */
+static const struct fixture_git_commit history[] = {
+	{ "one",
+	  { { "migrations/010_a.sql", MIG_A },
+	    { "migrations/notes.txt", "not a migration\n" },
+	    { "migrations/.hidden.sql", "-- migrate:up\nSELECT 1;\n" },
+	    { "README", "the app\n" } },
+	  "git tag v1.0.0" },
+	{ "two",
+	  { { "migrations/020_b.sql", MIG_B } },
+	  "git tag -a v1.9.0 -m 'release 1.9' && git tag vnext" },
+	{ "three",
+	  { { "migrations/030_c.sql", MIG_C },
+	    { "migrations/schema.sql", SCHEMA } },
+	  "git tag v1.10.0 && git tag -a v2.0.0-rc1 -m rc1" },
+	{ "four",
+	  { { "migrations/040_d.sql", MIG_D } },
+	  "git tag v2.0.0 && git tag v1.10 && git tag release-1"
+	  " && git tag v9-blob $(git hash-object -w migrations/010_a.sql)" },
+};
+
 static int group_setup(void **state)
 {
 	(void)state;
-	setenv("GIT_AUTHOR_NAME", "pgward test", 1);
-	setenv("GIT_AUTHOR_EMAIL", "test@example.com", 1);
-	setenv("GIT_COMMITTER_NAME", "pgward test", 1);
-	setenv("GIT_COMMITTER_EMAIL", "test@example.com", 1);
-	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
-	setenv("GIT_CONFIG_GLOBAL", "/dev/null", 1);
-	top = fixture_mkdtemp();
-	if (!top)
-		return -1;
-	snprintf(repo, sizeof(repo), "%.4000s/repo", top);
-	snprintf(mig, sizeof(mig), "%s/migrations", repo);
-	if (sh("mkdir -p '%s' && cd '%s' && git init -q -b main .", mig,
-	       repo) ||
-	    fixture_write(mig, "010_a.sql", MIG_A) ||
-	    fixture_write(mig, "notes.txt", "not a migration\n") ||
-	    fixture_write(mig, ".hidden.sql", "-- migrate:up\nSELECT 1;\n") ||
-	    fixture_write(repo, "README", "the app\n") ||
-	    commit_all(repo, 1, "one") ||
-	    sh("cd '%s' && git tag v1.0.0", repo) ||
-	    fixture_write(mig, "020_b.sql", MIG_B) ||
-	    commit_all(repo, 2, "two") ||
-	    sh("cd '%s' && git tag -a v1.9.0 -m 'release 1.9' && git tag vnext",
-	       repo) ||
-	    fixture_write(mig, "030_c.sql", MIG_C) ||
-	    fixture_write(mig, "schema.sql", SCHEMA) ||
-	    commit_all(repo, 3, "three") ||
-	    sh("cd '%s' && git tag v1.10.0 && git tag -a v2.0.0-rc1 -m rc1",
-	       repo) ||
-	    fixture_write(mig, "040_d.sql", MIG_D) ||
-	    commit_all(repo, 4, "four") ||
-	    sh("cd '%s' && git tag v2.0.0 && git tag v1.10 && git tag release-1"
-	       " && git tag v9-blob $(git hash-object -w migrations/010_a.sql)",
-	       repo))
-		return -1;
-	return 0;
+	return fixture_git_repo(&top, repo, mig, history,
+	                        sizeof(history) / sizeof(history[0]));
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	fixture_rmtree(top);
-	free(top);
+	fixture_rmdtemp(top);
 	return 0;
 }
 
@@ -164,8 +87,7 @@ static int setup(void **state)
 
 	if (!fx)
 		return -1;
-	log_text[0] = '\0';
-	pgw_log_set_sink(capture, NULL, PGW_LOG_DEBUG);
+	fixture_log_capture(true);
 	*state = fx;
 	return 0;
 }
@@ -174,15 +96,14 @@ static int teardown(void **state)
 {
 	struct fx *fx = *state;
 
-	pgw_log_set_sink(NULL, NULL, PGW_LOG_NOTICE);
+	fixture_log_reset();
 	pgw_git_names_free(fx->names, fx->n_names);
 	pgw_git_files_free(fx->files, fx->n_files);
 	pgw_releases_free(fx->r);
 	pgw_git_close(fx->g);
 	free(fx);
 	/* the shared work tree back as committed */
-	sh("cd '%s' && git checkout -q -f main && git clean -fdq && git reset -q --hard",
-	   repo);
+	fixture_git_reset(repo, "HEAD");
 	return 0;
 }
 
@@ -197,7 +118,7 @@ static void open_at(struct fx *fx, const char *dir)
 
 static const char *rev(const char *what)
 {
-	return out("cd '%s' && git rev-parse '%s'", repo, what);
+	return fixture_git_rev(repo, what);
 }
 
 /* ---- opening ----------------------------------------------------------------
@@ -244,8 +165,7 @@ static void test_git__open_outside_a_repository(void **state)
 	assert_null(fx->g);
 	assert_non_null(strstr(fx->err.msg, "is not in a git repository"));
 	assert_non_null(strstr(fx->err.hint, "clone of the repository"));
-	fixture_rmtree(plain);
-	free(plain);
+	fixture_rmdtemp(plain);
 }
 
 /* ---- releases ---------------------------------------------------------------
@@ -286,8 +206,9 @@ static void test_git__releases_in_version_order(void **state)
 	/* every tag counted; the one on a blob skipped with a warning */
 	assert_int_equal(fx->r->n_tags, 9);
 	assert_int_equal(fx->r->n_skipped, 1);
-	assert_non_null(strstr(
-	        log_text, "W: tag 'v9-blob' points at a blob, not a commit"));
+	assert_non_null(
+	        strstr(fixture_log_text(),
+	               "W: tag 'v9-blob' points at a blob, not a commit"));
 	assert_null(fx->r->note);
 	assert_false(fx->r->shallow);
 }
@@ -458,8 +379,9 @@ static void test_git__hash_like_git(void **state)
 	rc = pgw_git_hash(oid, MIG_A, strlen(MIG_A), &fx->err);
 	assert_int_equal(rc, 0);
 	assert_string_equal(
-	        oid,
-	        out("cd '%s' && git hash-object migrations/010_a.sql", repo));
+	        oid, fixture_sh_line(
+	                     "cd '%s' && git hash-object migrations/010_a.sql",
+	                     repo));
 	/* the empty blob */
 	rc = pgw_git_hash(oid, NULL, 0, &fx->err);
 	assert_int_equal(rc, 0);
@@ -485,7 +407,8 @@ static void test_git__head_and_its_tag(void **state)
 	tag = NULL;
 
 	/* a detached HEAD on the commit of v1.10.0 and v2.0.0-rc1 */
-	assert_int_equal(sh("cd '%s' && git checkout -q v1.10.0", repo), 0);
+	assert_int_equal(fixture_sh("cd '%s' && git checkout -q v1.10.0", repo),
+	                 0);
 	rc = pgw_git_head(commit, &tag, fx->g, NULL, &fx->err);
 	assert_int_equal(rc, 0);
 	assert_string_equal(commit, rev("v1.10.0"));
@@ -519,13 +442,14 @@ static void test_git__dirty_migrations(void **state)
 	assert_int_equal(fixture_write(mig, "050_e.sql", MIG_D), 0);
 	assert_int_equal(fixture_write(mig, "060_f.sql", MIG_D), 0);
 	assert_int_equal(
-	        sh("cd '%s' && git add migrations/060_f.sql && rm migrations/030_c.sql",
-	           repo),
+	        fixture_sh(
+	                "cd '%s' && git add migrations/060_f.sql && rm migrations/030_c.sql",
+	                repo),
 	        0);
 	/* outside it: not named */
 	assert_int_equal(fixture_write(repo, "README", "changed\n"), 0);
 	snprintf(other, sizeof(other), "%s/migrations2", repo);
-	assert_int_equal(sh("mkdir -p '%s'", other), 0);
+	assert_int_equal(fixture_sh("mkdir -p '%s'", other), 0);
 	assert_int_equal(fixture_write(other, "070_g.sql", MIG_D), 0);
 	rc = pgw_git_dirty(&fx->names, &fx->n_names, fx->g, &fx->err);
 	assert_int_equal(rc, 0);
@@ -547,9 +471,7 @@ static void test_git__repository_without_tags_or_commits(void **state)
 
 	snprintf(dir, sizeof(dir), "%s/bare-start", top);
 	snprintf(m, sizeof(m), "%s/migrations", dir);
-	assert_int_equal(
-	        sh("mkdir -p '%s' && cd '%s' && git init -q -b main .", m, dir),
-	        0);
+	assert_int_equal(fixture_git_init(dir, m), 0);
 	open_at(fx, m);
 	/* no commit yet */
 	rc = pgw_git_head(commit, &tag, fx->g, NULL, &fx->err);
@@ -559,7 +481,7 @@ static void test_git__repository_without_tags_or_commits(void **state)
 
 	/* a commit, no tag */
 	assert_int_equal(fixture_write(m, "001_x.sql", MIG_B), 0);
-	assert_int_equal(commit_all(dir, 5, "first"), 0);
+	assert_int_equal(fixture_git_commit_all(dir, 5, "first"), 0);
 	rc = pgw_git_releases(&fx->r, fx->g, NULL, &fx->err);
 	assert_int_equal(rc, 0);
 	assert_int_equal(fx->r->n, 0);
@@ -591,14 +513,12 @@ static void test_git__version_order_rules(void **state)
 
 	snprintf(dir, sizeof(dir), "%s/order", top);
 	snprintf(m, sizeof(m), "%s/migrations", dir);
-	assert_int_equal(
-	        sh("mkdir -p '%s' && cd '%s' && git init -q -b main .", m, dir),
-	        0);
+	assert_int_equal(fixture_git_init(dir, m), 0);
 	assert_int_equal(fixture_write(m, "001_x.sql", MIG_B), 0);
-	assert_int_equal(commit_all(dir, 6, "only"), 0);
+	assert_int_equal(fixture_git_commit_all(dir, 6, "only"), 0);
 	for (i = 0; i < sizeof(tags) / sizeof(tags[0]); i++)
-		assert_int_equal(sh("cd '%s' && git tag '%s'", dir, tags[i]),
-		                 0);
+		assert_int_equal(
+		        fixture_sh("cd '%s' && git tag '%s'", dir, tags[i]), 0);
 	open_at(fx, m);
 	rc = pgw_git_releases(&fx->r, fx->g, NULL, &fx->err);
 	assert_int_equal(rc, 0);
@@ -619,8 +539,9 @@ static void test_git__shallow_clone(void **state)
 	snprintf(dir, sizeof(dir), "%s/shallow", top);
 	snprintf(m, sizeof(m), "%s/migrations", dir);
 	assert_int_equal(
-	        sh("git clone -q --depth 1 --no-tags 'file://%s' '%s' 2>/dev/null",
-	           repo, dir),
+	        fixture_sh(
+	                "git clone -q --depth 1 --no-tags 'file://%s' '%s' 2>/dev/null",
+	                repo, dir),
 	        0);
 	open_at(fx, m);
 	rc = pgw_git_releases(&fx->r, fx->g, NULL, &fx->err);

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "fixture_cfg.h"
 #include "fixture_pg.h"
 #include "history.h"
 #include "pg.h"
@@ -33,16 +34,12 @@ struct fx {
 static int setup(void **state)
 {
 	struct fx *fx = calloc(1, sizeof(*fx));
-	struct pgw_err err = PGW_ERR_INIT;
 
 	if (!fx)
 		return -1;
-	fx->conninfo = fixture_pg_create(DB);
-	if (!fx->conninfo ||
-	    pgw_pg_connect(&fx->c, fx->conninfo, "pgward:unit", &err) != 0) {
-		if (err.code)
-			fprintf(stderr, "setup: %s\n", err.msg);
-		free(fx->conninfo);
+	fx->c = fixture_pgw_open(DB, &fx->conninfo, "pgward:unit");
+	if (!fx->c) {
+		fixture_pg_close(DB, fx->conninfo, NULL);
 		free(fx);
 		return -1;
 	}
@@ -55,19 +52,9 @@ static int teardown(void **state)
 	struct fx *fx = *state;
 
 	pgw_history_free(fx->h);
-	PQfinish(fx->c);
-	fixture_pg_drop(DB);
-	free(fx->conninfo);
+	fixture_pg_close(DB, fx->conninfo, fx->c);
 	free(fx);
 	return 0;
-}
-
-static void run(struct fx *fx, const char *sql)
-{
-	struct pgw_err err = PGW_ERR_INIT;
-
-	if (pgw_pg_run(fx->c, sql, &err) != 0)
-		fail_msg("%s: %s", sql, err.msg);
 }
 
 /* The one value of `sql`, as text (malloc'd; "(null)" for NULL). */
@@ -86,26 +73,13 @@ static char *value(struct fx *fx, const char *sql)
 	return v;
 }
 
-static void assert_value(struct fx *fx, const char *sql, const char *want)
-{
-	char *got = value(fx, sql);
-	char shown[256];
-
-	if (strcmp(got, want) != 0) {
-		snprintf(shown, sizeof(shown), "%s", got);
-		free(got);
-		fail_msg("%s gave '%s', want '%s'", sql, shown, want);
-	}
-	free(got);
-}
-
 /* Create the table in a transaction of its own, as callers do. */
 static void ensure(struct fx *fx, const char *schema)
 {
-	run(fx, "BEGIN");
+	fixture_pg_sql(fx->c, "BEGIN");
 	if (pgw_history_ensure(fx->c, schema, &fx->err) != 0)
 		fail_msg("ensure: %s", fx->err.msg);
-	run(fx, "COMMIT");
+	fixture_pg_sql(fx->c, "COMMIT");
 }
 
 static void load(struct fx *fx, const char *schema, bool full)
@@ -193,7 +167,7 @@ static void test_history__schema_without_table_is_empty_history(void **state)
 {
 	struct fx *fx = *state;
 
-	run(fx, "CREATE SCHEMA pgward");
+	fixture_pg_sql(fx->c, "CREATE SCHEMA pgward");
 	load(fx, SCHEMA, false);
 	assert_false(fx->h->exists);
 	assert_int_equal(fx->h->n, 0);
@@ -205,7 +179,9 @@ static void test_history__other_errors_are_not_empty_history(void **state)
 	struct fx *fx = *state;
 
 	/* a table of that name, but not pgward's: an error, not "nothing" */
-	run(fx, "CREATE SCHEMA pgward; CREATE TABLE pgward.migrations (x int)");
+	fixture_pg_sql(
+	        fx->c,
+	        "CREATE SCHEMA pgward; CREATE TABLE pgward.migrations (x int)");
 	assert_int_equal(
 	        pgw_history_load(&fx->h, fx->c, SCHEMA, false, &fx->err),
 	        PGW_EPG);
@@ -222,32 +198,33 @@ static void test_history__ensure_creates_the_table(void **state)
 	load(fx, SCHEMA, true);
 	assert_true(fx->h->exists);
 	assert_int_equal(fx->h->n, 0);
-	assert_value(
-	        fx,
+	fixture_pg_assert_value(
+	        fx->c,
 	        "SELECT count(*) FROM information_schema.columns"
 	        " WHERE table_schema = 'pgward' AND table_name = 'migrations'",
 	        "16");
-	assert_value(fx,
-	             "SELECT string_agg(a.attname, ',') FROM pg_index i"
-	             " JOIN pg_attribute a ON a.attrelid = i.indrelid"
-	             " AND a.attnum = ANY (i.indkey)"
-	             " WHERE i.indrelid = 'pgward.migrations'::regclass"
-	             " AND i.indisprimary",
-	             "version");
+	fixture_pg_assert_value(
+	        fx->c,
+	        "SELECT string_agg(a.attname, ',') FROM pg_index i"
+	        " JOIN pg_attribute a ON a.attrelid = i.indrelid"
+	        " AND a.attnum = ANY (i.indkey)"
+	        " WHERE i.indrelid = 'pgward.migrations'::regclass"
+	        " AND i.indisprimary",
+	        "version");
 }
 
 static void test_history__ensure_in_the_callers_transaction(void **state)
 {
 	struct fx *fx = *state;
 
-	run(fx, "BEGIN");
+	fixture_pg_sql(fx->c, "BEGIN");
 	assert_int_equal(pgw_history_ensure(fx->c, SCHEMA, &fx->err), 0);
-	run(fx, "ROLLBACK");
+	fixture_pg_sql(fx->c, "ROLLBACK");
 	/* rolled back with it: neither schema nor table */
 	load(fx, SCHEMA, false);
 	assert_false(fx->h->exists);
-	assert_value(
-	        fx,
+	fixture_pg_assert_value(
+	        fx->c,
 	        "SELECT count(*) FROM pg_namespace WHERE nspname = 'pgward'",
 	        "0");
 }
@@ -535,15 +512,15 @@ static void test_history__schema_hash(void **state)
 	assert_non_null(hash);
 	assert_string_equal(hash, "head-hash");
 	free(hash);
-	assert_value(
-	        fx,
+	fixture_pg_assert_value(
+	        fx->c,
 	        "SELECT schema_hash FROM pgward.migrations WHERE version = 2",
 	        "old-hash");
 	/* a version not recorded changes nothing */
 	assert_int_equal(pgw_history_set_hash(fx->c, SCHEMA, 99, "x", &fx->err),
 	                 0);
-	assert_value(
-	        fx,
+	fixture_pg_assert_value(
+	        fx->c,
 	        "SELECT count(*) FROM pgward.migrations WHERE schema_hash = 'x'",
 	        "0");
 	assert_int_equal(fx->err.code, PGW_OK);
@@ -585,14 +562,15 @@ static void test_history__odd_schema_name(void **state)
 	load(fx, odd, false);
 	assert_true(fx->h->exists);
 	/* a schema of exactly that name; public untouched; no "pgward" */
-	assert_value(fx,
-	             "SELECT count(*) FROM pg_namespace"
-	             " WHERE nspname = 'Ward \"x\"; DROP SCHEMA public; --'",
-	             "1");
-	assert_value(fx,
-	             "SELECT count(*) FROM pg_namespace"
-	             " WHERE nspname IN ('public', 'pgward')",
-	             "1");
+	fixture_pg_assert_value(
+	        fx->c,
+	        "SELECT count(*) FROM pg_namespace"
+	        " WHERE nspname = 'Ward \"x\"; DROP SCHEMA public; --'",
+	        "1");
+	fixture_pg_assert_value(fx->c,
+	                        "SELECT count(*) FROM pg_namespace"
+	                        " WHERE nspname IN ('public', 'pgward')",
+	                        "1");
 	if (pgw_history_insert(fx->c, odd, ms, NULL, 1, "d", &fx->err) != 0)
 		fail_msg("insert: %s", fx->err.msg);
 	assert_int_equal(pgw_history_set_hash(fx->c, odd, 1, "h", &fx->err), 0);

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <setjmp.h>
@@ -21,19 +20,9 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "fixture_log.h"
 #include "hooks.h"
 #include "pgward.h"
-
-static char log_text[65536];
-
-static void capture(enum pgw_log_level level, const char *msg, void *payload)
-{
-	size_t len = strlen(log_text);
-
-	(void)payload;
-	snprintf(log_text + len, sizeof(log_text) - len, "%s%s\n",
-	         level == PGW_LOG_WARN ? "W: " : "", msg);
-}
 
 struct fx {
 	char *dir;      /* the hooks dir */
@@ -52,8 +41,7 @@ static int setup(void **state)
 	chmod(fx->dir, 0755);
 	snprintf(fx->out, sizeof(fx->out), "%s/out.txt", fx->dir);
 	setenv("PGW_TEST_OUT", fx->out, 1);
-	log_text[0] = '\0';
-	pgw_log_set_sink(capture, NULL, PGW_LOG_DEBUG);
+	fixture_log_capture(true);
 	*state = fx;
 	return 0;
 }
@@ -62,10 +50,9 @@ static int teardown(void **state)
 {
 	struct fx *fx = *state;
 
-	pgw_log_set_sink(NULL, NULL, PGW_LOG_NOTICE);
+	fixture_log_reset();
 	unsetenv("PGW_TEST_OUT");
-	fixture_rmtree(fx->dir);
-	free(fx->dir);
+	fixture_rmdtemp(fx->dir);
 	free(fx);
 	return 0;
 }
@@ -75,8 +62,7 @@ static void write_hook_mode(struct fx *fx, const char *name, const char *text,
 {
 	char path[4096];
 
-	if (fixture_write(fx->dir, name, text) != 0)
-		fail_msg("cannot write hook %s", name);
+	fixture_put(fx->dir, name, text);
 	snprintf(path, sizeof(path), "%s/%s", fx->dir, name);
 	assert_int_equal(chmod(path, mode), 0);
 }
@@ -84,14 +70,6 @@ static void write_hook_mode(struct fx *fx, const char *name, const char *text,
 static void write_hook(struct fx *fx, const char *name, const char *text)
 {
 	write_hook_mode(fx, name, text, 0755);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* The file the hook wrote (a static buffer; "" when none). */
@@ -161,6 +139,18 @@ static bool process_gone(long pid)
 	return p && (p[2] == 'Z' || p[2] == 'X');
 }
 
+/* pgw_hook_run of hook `name` with a time limit of timeout_s; how long it
+ * took into *took. */
+static int run_timed(struct fx *fx, const char *name, int timeout_s,
+                     double *took)
+{
+	double t0 = fixture_now();
+	int rc = pgw_hook_run(fx->dir, name, NULL, timeout_s, &fx->err);
+
+	*took = fixture_now() - t0;
+	return rc;
+}
+
 /* ---- runs -----------------------------------------------------------------
  */
 
@@ -215,14 +205,17 @@ static void test_hooks__success_and_output_logged(void **state)
 	assert_true(pgw_hook_exists(fx->dir, "post-verify"));
 	rc = pgw_hook_run(fx->dir, "post-verify", NULL, 5, &fx->err);
 	assert_int_equal(rc, 0);
-	assert_true(has_line(log_text, "hook post-verify: to stdout"));
-	assert_true(has_line(log_text, "hook post-verify: to stderr"));
+	assert_true(
+	        has_line(fixture_log_text(), "hook post-verify: to stdout"));
+	assert_true(
+	        has_line(fixture_log_text(), "hook post-verify: to stderr"));
 	/* control characters shown as '?', a tab kept, CR dropped */
-	assert_true(
-	        has_line(log_text, "hook post-verify: bell? and tab\t end"));
-	assert_true(
-	        has_line(log_text, "hook post-verify: no newline at the end"));
-	assert_non_null(strstr(log_text, "hook post-verify finished in"));
+	assert_true(has_line(fixture_log_text(),
+	                     "hook post-verify: bell? and tab\t end"));
+	assert_true(has_line(fixture_log_text(),
+	                     "hook post-verify: no newline at the end"));
+	assert_non_null(
+	        strstr(fixture_log_text(), "hook post-verify finished in"));
 }
 
 static void test_hooks__long_lines_in_pieces(void **state)
@@ -243,11 +236,11 @@ static void test_hooks__long_lines_in_pieces(void **state)
 		char line[1200];
 
 		snprintf(line, sizeof(line), "hook long: %s", want);
-		assert_true(has_line(log_text, line));
+		assert_true(has_line(fixture_log_text(), line));
 		memset(want, 'x', 76);
 		want[76] = '\0';
 		snprintf(line, sizeof(line), "hook long: %s", want);
-		assert_true(has_line(log_text, line));
+		assert_true(has_line(fixture_log_text(), line));
 	}
 }
 
@@ -373,7 +366,7 @@ static void test_hooks__stdin_and_process_group(void **state)
 	        "echo \"$$ $(awk '{print $5}' /proc/$$/stat)\" > \"$PGW_TEST_OUT\"\n");
 	rc = pgw_hook_run(fx->dir, "check", NULL, 5, &fx->err);
 	assert_int_equal(rc, 0);
-	assert_true(has_line(log_text, "hook check: stdin-empty"));
+	assert_true(has_line(fixture_log_text(), "hook check: stdin-empty"));
 	assert_int_equal(sscanf(out_text(fx), "%ld %ld", &pid, &pgid), 2);
 	/* the leader of a group of its own */
 	assert_true(pid > 0);
@@ -385,7 +378,7 @@ static void test_hooks__time_limit_kills_the_group(void **state)
 {
 	struct fx *fx = *state;
 	long child = 0;
-	double t0, took;
+	double took;
 	int rc;
 
 	/* a child of the hook in its group, then a long wait */
@@ -395,9 +388,7 @@ static void test_hooks__time_limit_kills_the_group(void **state)
 	           "echo $! > \"$PGW_TEST_OUT\"\n"
 	           "echo started\n"
 	           "wait\n");
-	t0 = now_s();
-	rc = pgw_hook_run(fx->dir, "slow", NULL, 1, &fx->err);
-	took = now_s() - t0;
+	rc = run_timed(fx, "slow", 1, &took);
 	assert_int_equal(rc, PGW_EFAILED);
 	assert_string_equal(fx->err.msg,
 	                    "hook 'slow' timed out after 1 s and was killed");
@@ -411,14 +402,12 @@ static void test_hooks__time_limit_kills_the_group(void **state)
 static void test_hooks__term_ignored_gets_sigkill(void **state)
 {
 	struct fx *fx = *state;
-	double t0, took;
+	double took;
 	int rc;
 
 	write_hook(fx, "stubborn",
 	           "#!/bin/sh\ntrap '' TERM\necho waiting\nsleep 30\n");
-	t0 = now_s();
-	rc = pgw_hook_run(fx->dir, "stubborn", NULL, 1, &fx->err);
-	took = now_s() - t0;
+	rc = run_timed(fx, "stubborn", 1, &took);
 	assert_int_equal(rc, PGW_EFAILED);
 	assert_non_null(strstr(fx->err.msg, "timed out after 1 s"));
 	/* SIGTERM at 1 s, SIGKILL 2 s later */
@@ -430,7 +419,7 @@ static void test_hooks__background_process_holding_output(void **state)
 {
 	struct fx *fx = *state;
 	long child = 0;
-	double t0, took;
+	double took;
 	int rc;
 
 	write_hook(fx, "leaves-one",
@@ -438,16 +427,14 @@ static void test_hooks__background_process_holding_output(void **state)
 	           "sleep 20 &\n"
 	           "echo $! > \"$PGW_TEST_OUT\"\n"
 	           "exit 0\n");
-	t0 = now_s();
-	rc = pgw_hook_run(fx->dir, "leaves-one", NULL, 10, &fx->err);
-	took = now_s() - t0;
+	rc = run_timed(fx, "leaves-one", 10, &took);
 	assert_int_equal(sscanf(out_text(fx), "%ld", &child), 1);
 	kill((pid_t)child, SIGKILL);
 	/* not waited for: about a second, then a warning */
 	assert_int_equal(rc, 0);
 	assert_true(took < 3);
 	assert_non_null(strstr(
-	        log_text,
+	        fixture_log_text(),
 	        "W: hook leaves-one: exited, but a process it started still holds its output open"));
 }
 
@@ -541,7 +528,7 @@ static void test_hooks__no_shebang_runs_with_sh(void **state)
 	write_hook(fx, "plain", "echo \"plain $PGWARD_HOOK\"\n");
 	rc = pgw_hook_run(fx->dir, "plain", NULL, 5, &fx->err);
 	assert_int_equal(rc, 0);
-	assert_true(has_line(log_text, "hook plain: plain plain"));
+	assert_true(has_line(fixture_log_text(), "hook plain: plain plain"));
 }
 
 static void test_hooks__missing_interpreter(void **state)

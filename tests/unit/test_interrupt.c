@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
 #include "fixture_pg.h"
 #include "interrupt.h"
 #include "pgward.h"
@@ -38,14 +39,11 @@ static int setup(void **state)
 
 	if (!fx)
 		return -1;
-	fx->conninfo = fixture_pg_create(DB);
-	if (fx->conninfo)
-		fx->c = fixture_pg_connect(fx->conninfo);
+	fx->c = fixture_pg_open(DB, &fx->conninfo);
 	if (fx->c)
 		fx->c2 = fixture_pg_connect(fx->conninfo);
 	if (!fx->c2) {
-		PQfinish(fx->c);
-		free(fx->conninfo);
+		fixture_pg_close(DB, fx->conninfo, fx->c);
 		free(fx);
 		return -1;
 	}
@@ -58,20 +56,10 @@ static int teardown(void **state)
 	struct fx *fx = *state;
 
 	pgw_interrupt_watch(NULL);
-	PQfinish(fx->c);
 	PQfinish(fx->c2);
-	fixture_pg_drop(DB);
-	free(fx->conninfo);
+	fixture_pg_close(DB, fx->conninfo, fx->c);
 	free(fx);
 	return 0;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void nap(double s)
@@ -108,7 +96,7 @@ static void finish(struct ending *e, PGconn *c, double t0)
 		}
 		PQclear(res);
 	}
-	e->seconds = now() - t0;
+	e->seconds = fixture_now() - t0;
 }
 
 /* pgw_interrupt() from another thread after `delay` seconds. */
@@ -177,7 +165,7 @@ static void test_interrupt__cancels_watched_statement(void **state)
 	double t0;
 
 	pgw_interrupt_watch(fx->c);
-	t0 = now();
+	t0 = fixture_now();
 	send_query(fx->c, "SELECT pg_sleep(30)");
 	start_interrupter(&in, 0.3);
 	finish(&e, fx->c, t0);
@@ -204,7 +192,7 @@ static void test_interrupt__transaction_is_left_failed(void **state)
 	res = PQexec(fx->c, "CREATE TABLE t (id int)");
 	PQclear(res);
 	pgw_interrupt_watch(fx->c);
-	t0 = now();
+	t0 = fixture_now();
 	send_query(fx->c,
 	           "BEGIN; INSERT INTO t VALUES (1); SELECT pg_sleep(30)");
 	start_interrupter(&in, 0.3);
@@ -231,7 +219,7 @@ static void test_interrupt__unwatched_statement_runs_on(void **state)
 	/* watched, then no longer */
 	pgw_interrupt_watch(fx->c);
 	pgw_interrupt_watch(NULL);
-	t0 = now();
+	t0 = fixture_now();
 	send_query(fx->c, "SELECT pg_sleep(1)");
 	start_interrupter(&in, 0.2);
 	finish(&e, fx->c, t0);
@@ -250,7 +238,7 @@ static void test_interrupt__only_the_last_watched_is_cancelled(void **state)
 
 	pgw_interrupt_watch(fx->c);
 	pgw_interrupt_watch(fx->c2);
-	t0 = now();
+	t0 = fixture_now();
 	send_query(fx->c, "SELECT pg_sleep(1.5)");
 	send_query(fx->c2, "SELECT pg_sleep(30)");
 	start_interrupter(&in, 0.3);
@@ -297,7 +285,7 @@ static void test_interrupt__from_a_signal_handler(void **state)
 	sigemptyset(&sa.sa_mask);
 	assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);
 	pgw_interrupt_watch(fx->c);
-	t0 = now();
+	t0 = fixture_now();
 	send_query(fx->c, "SELECT pg_sleep(30)");
 	/* the signal arrives while this thread waits for the result */
 	memset(&in, 0, sizeof(in));

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "fixture_cfg.h"
 #include "fixture_pg.h"
 #include "journal.h"
 #include "pg.h"
@@ -32,16 +33,12 @@ struct fx {
 static int setup(void **state)
 {
 	struct fx *fx = calloc(1, sizeof(*fx));
-	struct pgw_err err = PGW_ERR_INIT;
 
 	if (!fx)
 		return -1;
-	fx->conninfo = fixture_pg_create(DB);
-	if (!fx->conninfo || pgw_pg_connect(&fx->c, fx->conninfo,
-	                                    "pgward:unit-ctl", &err) != 0) {
-		if (err.code)
-			fprintf(stderr, "setup: %s\n", err.msg);
-		free(fx->conninfo);
+	fx->c = fixture_pgw_open(DB, &fx->conninfo, "pgward:unit-ctl");
+	if (!fx->c) {
+		fixture_pg_close(DB, fx->conninfo, NULL);
 		free(fx);
 		return -1;
 	}
@@ -54,19 +51,9 @@ static int teardown(void **state)
 	struct fx *fx = *state;
 
 	pgw_log_set_sink(NULL, NULL, PGW_LOG_NOTICE);
-	PQfinish(fx->c);
-	fixture_pg_drop(DB);
-	free(fx->conninfo);
+	fixture_pg_close(DB, fx->conninfo, fx->c);
 	free(fx);
 	return 0;
-}
-
-static void run(struct fx *fx, const char *sql)
-{
-	struct pgw_err err = PGW_ERR_INIT;
-
-	if (pgw_pg_run(fx->c, sql, &err) != 0)
-		fail_msg("%s: %s", sql, err.msg);
 }
 
 /* Every row of `sql`, columns joined with '|' and rows with '\n' (NULL
@@ -185,20 +172,21 @@ static void test_journal__ensure_upgrades_an_old_journal(void **state)
 	struct fx *fx = *state;
 
 	/* the first layout: no release, no statement columns */
-	run(fx,
-	    "CREATE SCHEMA pgward_journal;"
-	    "CREATE TABLE pgward_journal.deploys ("
-	    " id text PRIMARY KEY, started_at timestamptz NOT NULL DEFAULT now(),"
-	    " finished_at timestamptz, from_version text, to_version text,"
-	    " stage text, status text NOT NULL, backup_uri text,"
-	    " backup_sha256 text, error text);"
-	    "CREATE TABLE pgward_journal.steps ("
-	    " deploy_id text NOT NULL, at timestamptz NOT NULL DEFAULT now(),"
-	    " stage text NOT NULL, status text NOT NULL);"
-	    "INSERT INTO pgward_journal.deploys (id, stage, status)"
-	    " VALUES ('old', 'done', 'succeeded');"
-	    "INSERT INTO pgward_journal.steps (deploy_id, stage, status)"
-	    " VALUES ('old', 'done', 'succeeded')");
+	fixture_pg_sql(
+	        fx->c,
+	        "CREATE SCHEMA pgward_journal;"
+	        "CREATE TABLE pgward_journal.deploys ("
+	        " id text PRIMARY KEY, started_at timestamptz NOT NULL DEFAULT now(),"
+	        " finished_at timestamptz, from_version text, to_version text,"
+	        " stage text, status text NOT NULL, backup_uri text,"
+	        " backup_sha256 text, error text);"
+	        "CREATE TABLE pgward_journal.steps ("
+	        " deploy_id text NOT NULL, at timestamptz NOT NULL DEFAULT now(),"
+	        " stage text NOT NULL, status text NOT NULL);"
+	        "INSERT INTO pgward_journal.deploys (id, stage, status)"
+	        " VALUES ('old', 'done', 'succeeded');"
+	        "INSERT INTO pgward_journal.steps (deploy_id, stage, status)"
+	        " VALUES ('old', 'done', 'succeeded')");
 	ensure(fx);
 	/* the new columns, and what was there kept */
 	assert_rows(
@@ -480,7 +468,7 @@ static void test_journal__unfinished(void **state)
 		        pgw_journal_unfinished(fx->c, id, stage, &fx->err), 0);
 		if (id[0])
 			break;
-		run(fx, "SELECT pg_sleep(0.05)");
+		fixture_pg_sql(fx->c, "SELECT pg_sleep(0.05)");
 	}
 	assert_string_equal(id, "alive");
 	assert_string_equal(stage, "migrate");
@@ -490,16 +478,18 @@ static void test_journal__unfinished(void **state)
 	assert_int_equal(
 	        pgw_pg_connect(&live, fx->conninfo, "pgward:stopped", &fx->err),
 	        0);
-	run(fx,
-	    "UPDATE pgward_journal.deploys SET started_at = now() - interval '1 hour'"
-	    " WHERE id = 'alive'");
+	fixture_pg_sql(
+	        fx->c,
+	        "UPDATE pgward_journal.deploys SET started_at = now() - interval '1 hour'"
+	        " WHERE id = 'alive'");
 	assert_int_equal(pgw_journal_unfinished(fx->c, id, stage, &fx->err), 0);
 	assert_string_equal(id, "stopped");
 	assert_string_equal(stage, "backup");
 	/* the older one comes first only once it is newer */
-	run(fx,
-	    "UPDATE pgward_journal.deploys SET started_at = now() + interval '1 hour'"
-	    " WHERE id = 'alive'");
+	fixture_pg_sql(
+	        fx->c,
+	        "UPDATE pgward_journal.deploys SET started_at = now() + interval '1 hour'"
+	        " WHERE id = 'alive'");
 	assert_int_equal(pgw_journal_unfinished(fx->c, id, stage, &fx->err), 0);
 	assert_string_equal(id, "alive");
 	PQfinish(live);

@@ -44,15 +44,14 @@ static int teardown(void **state)
 	struct fx *fx = *state;
 
 	pgw_migset_free(fx->set);
-	fixture_rmtree(fx->dir);
-	free(fx->dir);
+	fixture_rmdtemp(fx->dir);
 	free(fx);
 	return 0;
 }
 
 static void put(struct fx *fx, const char *name, const char *text)
 {
-	assert_int_equal(fixture_write(fx->dir, name, text), 0);
+	fixture_put(fx->dir, name, text);
 }
 
 /* Load and parse the dir, expecting success. */
@@ -749,9 +748,10 @@ static void test_migfile__batch_section_is_parsed(void **state)
 	assert_true(m->up.transactional);
 	assert_int_equal(m->up.n_stmts, 1);
 	assert_int_equal(m->up.stmts[0].line, 2);
-	assert_string_equal(m->up.stmts[0].sql,
-			    "UPDATE t SET v = v * 2, note = ':batch'\n"
-			    " WHERE id IN (SELECT id FROM t WHERE NOT done LIMIT :batch)");
+	assert_string_equal(
+	        m->up.stmts[0].sql,
+	        "UPDATE t SET v = v * 2, note = ':batch'\n"
+	        " WHERE id IN (SELECT id FROM t WHERE NOT done LIMIT :batch)");
 	assert_true(m->destructive);
 	assert_true(m->count.present);
 	assert_int_equal(m->count.n_stmts, 1);
@@ -829,7 +829,8 @@ static void test_migfile__batch_two_statements(void **state)
 	    "UPDATE t SET v = 1 WHERE id IN (SELECT id FROM t LIMIT :batch);\n"
 	    "\n"
 	    "UPDATE u SET v = 1 WHERE id IN (SELECT id FROM u LIMIT :batch);\n");
-	load_fails(fx, "001_a.sql:4:", "second statement", "UPDATE u SET", NULL);
+	load_fails(fx, "001_a.sql:4:", "second statement", "UPDATE u SET",
+	           NULL);
 }
 
 static void test_migfile__batch_not_dml(void **state)

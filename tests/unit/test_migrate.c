@@ -19,6 +19,8 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "fixture_cfg.h"
+#include "fixture_log.h"
 #include "fixture_pg.h"
 #include "history.h"
 #include "lock.h"
@@ -29,31 +31,6 @@
 #include "plan.h"
 
 #define DB "pgw_unit_migrate"
-
-/* ---- log capture --------------------------------------------------------- */
-
-static char log_text[32768];
-
-static void capture(enum pgw_log_level level, const char *msg, void *payload)
-{
-	size_t len = strlen(log_text);
-
-	(void)level;
-	(void)payload;
-	snprintf(log_text + len, sizeof(log_text) - len, "%s\n", msg);
-}
-
-static int count_logged(const char *what)
-{
-	const char *p = log_text;
-	int n = 0;
-
-	while ((p = strstr(p, what))) {
-		n++;
-		p += strlen(what);
-	}
-	return n;
-}
 
 /* ---- fixture ---------------------------------------------------------------
  */
@@ -78,27 +55,23 @@ static int setup(void **state)
 
 	if (!fx)
 		return -1;
-	fx->conninfo = fixture_pg_create(DB);
+	pgw_config_init(&fx->cfg);
 	fx->dir = fixture_mkdtemp();
-	if (!fx->conninfo || !fx->dir ||
-	    !(fx->look = fixture_pg_connect(fx->conninfo)) ||
+	fx->look = fixture_pg_open(DB, &fx->conninfo);
+	if (!fx->dir || !fx->look ||
 	    pgw_pg_connect(&fx->conn, fx->conninfo, "pgward:unit", &err) ||
 	    pgw_pg_connect(&fx->ctl, fx->conninfo, "pgward:unit", &err)) {
 		if (err.code)
 			fprintf(stderr, "setup: %s\n", err.msg);
-		PQfinish(fx->look);
 		PQfinish(fx->conn);
-		fixture_rmtree(fx->dir);
-		free(fx->dir);
-		free(fx->conninfo);
+		fixture_cfg_close(&fx->cfg, DB, fx->conninfo, fx->look,
+		                  fx->dir);
 		free(fx);
 		return -1;
 	}
-	pgw_config_init(&fx->cfg);
 	fx->cfg.lock_retries = 5;
 	fx->locked = true;
-	log_text[0] = '\0';
-	pgw_log_set_sink(capture, NULL, PGW_LOG_DEBUG);
+	fixture_log_capture(false);
 	*state = fx;
 	return 0;
 }
@@ -107,83 +80,31 @@ static int teardown(void **state)
 {
 	struct fx *fx = *state;
 
-	pgw_log_set_sink(NULL, NULL, PGW_LOG_NOTICE);
+	fixture_log_reset();
 	PQfinish(fx->conn);
 	PQfinish(fx->ctl);
-	PQfinish(fx->look);
-	fixture_pg_drop(DB);
-	pgw_config_release(&fx->cfg);
-	fixture_rmtree(fx->dir);
-	free(fx->dir);
-	free(fx->conninfo);
+	fixture_cfg_close(&fx->cfg, DB, fx->conninfo, fx->look, fx->dir);
 	free(fx);
 	return 0;
 }
 
-static void assert_ok(int rc, const struct pgw_err *err)
+/* 001 creates t (id, a), 002 indexes a outside a transaction, and a
+ * third migration `name` follows: three segments. */
+static void write_three(struct fx *fx, const char *name, const char *text)
 {
-	if (rc != 0)
-		fail_msg("failed (%d): %s | %s | %s", rc, err->msg, err->detail,
-		         err->hint);
-}
-
-static void write_mig(struct fx *fx, const char *name, const char *text)
-{
-	if (fixture_write(fx->dir, name, text) != 0)
-		fail_msg("cannot write %s/%s", fx->dir, name);
-}
-
-static void run_sql(PGconn *c, const char *sql)
-{
-	PGresult *res = PQexec(c, sql);
-	ExecStatusType s = PQresultStatus(res);
-
-	PQclear(res);
-	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
-		fail_msg("%s: %s", sql, PQerrorMessage(c));
-}
-
-static void assert_value(PGconn *c, const char *sql, const char *want)
-{
-	PGresult *res = PQexec(c, sql);
-	char got[256];
-
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-		snprintf(got, sizeof(got), "%s", PQerrorMessage(c));
-		PQclear(res);
-		fail_msg("%s: %s", sql, got);
-	}
-	snprintf(got, sizeof(got), "%s",
-	         PQgetisnull(res, 0, 0) ? "(null)" : PQgetvalue(res, 0, 0));
-	PQclear(res);
-	if (strcmp(got, want) != 0)
-		fail_msg("%s gave '%s', want '%s'", sql, got, want);
-}
-
-/* The applied versions, "1,2" ("" when none or no history table). */
-static void assert_applied(struct fx *fx, const char *want)
-{
-	PGresult *res = PQexec(
-	        fx->look, "SELECT to_regclass('pgward.migrations') IS NULL");
-	bool none = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-
-	PQclear(res);
-	if (none) {
-		if (*want)
-			fail_msg("no history table, want versions %s", want);
-		return;
-	}
-	assert_value(
-	        fx->look,
-	        "SELECT coalesce(string_agg(version::text, ',' ORDER BY version), '')"
-	        " FROM pgward.migrations",
-	        want);
+	fixture_put(fx->dir, "001_t.sql",
+	            "-- migrate:up\nCREATE TABLE t (id int, a int);\n");
+	fixture_put(
+	        fx->dir, "002_ix.sql",
+	        "-- migrate:up transaction:false\n"
+	        "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_a_idx ON t (a);\n");
+	fixture_put(fx->dir, name, text);
 }
 
 static void take_lock(struct fx *fx)
 {
-	assert_ok(pgw_lock_take(fx->ctl, fx->cfg.schema, 0, &fx->err),
-	          &fx->err);
+	fixture_assert_ok(pgw_lock_take(fx->ctl, fx->cfg.schema, 0, &fx->err),
+	                  &fx->err);
 }
 
 /* Plan up (or down, `steps` newest) from the files and history. */
@@ -196,9 +117,9 @@ static struct pgw_run *plan(struct fx *fx, bool down, int steps)
 	int rc;
 
 	rc = pgw_migset_load(&set, fx->dir, &fx->err);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(rc, &fx->err);
 	rc = pgw_history_load(&h, fx->conn, fx->cfg.schema, down, &fx->err);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(rc, &fx->err);
 	if (down) {
 		o.flags = PGW_RUN_HAS_STEPS;
 		o.steps = steps;
@@ -209,7 +130,7 @@ static struct pgw_run *plan(struct fx *fx, bool down, int steps)
 	pgw_history_free(h);
 	if (rc) {
 		pgw_migset_free(set);
-		assert_ok(rc, &fx->err);
+		fixture_assert_ok(rc, &fx->err);
 	}
 	run->files = set; /* the plan points into it */
 	return run;
@@ -288,24 +209,25 @@ static void test_migrate__segments_commit_in_order(void **state)
 	struct pgw_exec x;
 	struct pgw_run *run = NULL;
 	size_t i;
-	int rc;
 
-	write_mig(
-	        fx, "001_t.sql",
+	fixture_put(
+	        fx->dir, "001_t.sql",
 	        "-- migrate:up\nCREATE TABLE t (id int PRIMARY KEY, a int);\n"
 	        "INSERT INTO t SELECT g, g % 7 FROM generate_series(1, 50) g;\n"
 	        "-- migrate:verify\nSELECT count(*) = 50 FROM t;\n");
-	write_mig(fx, "002_ix.sql",
-	          "-- migrate:up transaction:false\n"
-	          "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_a_idx ON t (a);\n"
-	          "-- migrate:down transaction:false\n"
-	          "DROP INDEX CONCURRENTLY IF EXISTS t_a_idx;\n");
-	write_mig(fx, "003_u.sql", "-- migrate:up\nCREATE TABLE u (id int);\n");
-	write_mig(fx, "004_v.sql", "-- migrate:up\nCREATE TABLE v (id int);\n");
+	fixture_put(
+	        fx->dir, "002_ix.sql",
+	        "-- migrate:up transaction:false\n"
+	        "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_a_idx ON t (a);\n"
+	        "-- migrate:down transaction:false\n"
+	        "DROP INDEX CONCURRENTLY IF EXISTS t_a_idx;\n");
+	fixture_put(fx->dir, "003_u.sql",
+	            "-- migrate:up\nCREATE TABLE u (id int);\n");
+	fixture_put(fx->dir, "004_v.sql",
+	            "-- migrate:up\nCREATE TABLE v (id int);\n");
 	take_lock(fx);
 	exec_init(&x, fx);
-	rc = run_up(fx, &run, &x);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(run_up(fx, &run, &x), &fx->err);
 	assert_int_equal(run->n, 4);
 	/* 001 | 002 (transaction:false) | 003 004 */
 	assert_int_equal(run->n_segments, 3);
@@ -318,25 +240,25 @@ static void test_migrate__segments_commit_in_order(void **state)
 	assert_true(x.committed_any);
 	pgw_run_free(run);
 
-	assert_applied(fx, "1,2,3,4");
-	assert_value(
+	fixture_assert_applied(fx->look, "1,2,3,4");
+	fixture_pg_assert_value(
 	        fx->look,
 	        "SELECT indisvalid FROM pg_index WHERE indexrelid = 't_a_idx'::regclass",
 	        "t");
 	/* the rows record the deploy id and the SQL as applied */
-	assert_value(
+	fixture_pg_assert_value(
 	        fx->look,
 	        "SELECT count(*) FROM pgward.migrations WHERE deploy_id = 'unit-deploy'",
 	        "4");
-	assert_value(
+	fixture_pg_assert_value(
 	        fx->look,
 	        "SELECT btrim(down_directives) FROM pgward.migrations WHERE version = 2",
 	        "transaction:false");
 	/* the run's timeouts (SET LOCAL in a segment, reset after a
 	 * transaction:false one) do not outlive it */
-	assert_value(fx->conn, "SHOW lock_timeout", "0");
-	assert_value(fx->conn, "SHOW statement_timeout", "0");
-	assert_int_equal(count_logged("applied 00"), 4);
+	fixture_pg_assert_value(fx->conn, "SHOW lock_timeout", "0");
+	fixture_pg_assert_value(fx->conn, "SHOW statement_timeout", "0");
+	assert_int_equal(fixture_log_count("applied 00"), 4);
 }
 
 static void test_migrate__failing_statement_rolls_back_its_segment(void **state)
@@ -344,17 +266,15 @@ static void test_migrate__failing_statement_rolls_back_its_segment(void **state)
 	struct fx *fx = *state;
 	struct pgw_exec x;
 	struct pgw_run *run = NULL;
-	int rc;
 
-	write_mig(fx, "001_t.sql", "-- migrate:up\nCREATE TABLE t (id int);\n");
-	write_mig(fx, "002_u.sql",
-	          "-- migrate:up\nCREATE TABLE u (id int);\n\n"
-	          "INSERT INTO u VALUES ('not a number');\n");
+	fixture_put(fx->dir, "001_t.sql",
+	            "-- migrate:up\nCREATE TABLE t (id int);\n");
+	fixture_put(fx->dir, "002_u.sql",
+	            "-- migrate:up\nCREATE TABLE u (id int);\n\n"
+	            "INSERT INTO u VALUES ('not a number');\n");
 	take_lock(fx);
 	exec_init(&x, fx);
-	rc = run_up(fx, &run, &x);
-	assert_true(rc < 0);
-	assert_int_equal(fx->err.code, PGW_EFAILED);
+	fixture_assert_run_failed(run_up(fx, &run, &x), &fx->err);
 	assert_string_equal(fx->err.sqlstate, "22P02");
 	/* file:line and the statement's first words */
 	assert_non_null(strstr(fx->err.msg, "002_u.sql:4"));
@@ -366,8 +286,9 @@ static void test_migrate__failing_statement_rolls_back_its_segment(void **state)
 	assert_false(run->items[1].done);
 	pgw_run_free(run);
 	/* 001 ran in the same transaction: gone too, no history table */
-	assert_applied(fx, "");
-	assert_value(fx->look, "SELECT to_regclass('public.t') IS NULL", "t");
+	fixture_assert_applied(fx->look, "");
+	fixture_pg_assert_value(fx->look,
+	                        "SELECT to_regclass('public.t') IS NULL", "t");
 	assert_int_equal(PQtransactionStatus(fx->conn), PQTRANS_IDLE);
 }
 
@@ -376,47 +297,36 @@ static void test_migrate__later_segment_failure_keeps_earlier(void **state)
 	struct fx *fx = *state;
 	struct pgw_exec x;
 	struct pgw_run *run = NULL;
-	int rc;
 
-	write_mig(fx, "001_t.sql",
-	          "-- migrate:up\nCREATE TABLE t (id int, a int);\n");
-	write_mig(
-	        fx, "002_ix.sql",
-	        "-- migrate:up transaction:false\n"
-	        "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_a_idx ON t (a);\n");
-	write_mig(fx, "003_bad.sql", "-- migrate:up\nSELECT 1/0;\n");
+	write_three(fx, "003_bad.sql", "-- migrate:up\nSELECT 1/0;\n");
 	take_lock(fx);
 	exec_init(&x, fx);
-	rc = run_up(fx, &run, &x);
-	assert_true(rc < 0);
-	assert_int_equal(fx->err.code, PGW_EFAILED);
+	fixture_assert_run_failed(run_up(fx, &run, &x), &fx->err);
 	assert_true(x.committed_any);
 	assert_true(run->items[0].done);
 	assert_true(run->items[1].done);
 	assert_false(run->items[2].done);
 	pgw_run_free(run);
 	assert_non_null(strstr(fx->err.detail, "database at version 002"));
-	assert_applied(fx, "1,2");
+	fixture_assert_applied(fx->look, "1,2");
 }
 
 static void test_migrate__failing_verify_rolls_back(void **state)
 {
 	struct fx *fx = *state;
-	int rc;
 
-	write_mig(
-	        fx, "001_t.sql",
+	fixture_put(
+	        fx->dir, "001_t.sql",
 	        "-- migrate:up\nCREATE TABLE t (id int);\nINSERT INTO t VALUES (1);\n"
 	        "-- migrate:verify\nSELECT count(*) = 0 FROM t;\n");
 	take_lock(fx);
-	rc = run_up(fx, NULL, NULL);
-	assert_true(rc < 0);
-	assert_int_equal(fx->err.code, PGW_EFAILED);
+	fixture_assert_run_failed(run_up(fx, NULL, NULL), &fx->err);
 	assert_non_null(strstr(fx->err.msg, "verify failed"));
 	assert_non_null(strstr(fx->err.msg, "returned false"));
 	assert_non_null(strstr(fx->err.msg, "001_t.sql:5"));
-	assert_applied(fx, "");
-	assert_value(fx->look, "SELECT to_regclass('public.t') IS NULL", "t");
+	fixture_assert_applied(fx->look, "");
+	fixture_pg_assert_value(fx->look,
+	                        "SELECT to_regclass('public.t') IS NULL", "t");
 }
 
 /* ---- retries ---------------------------------------------------------------
@@ -428,7 +338,7 @@ static void write_flaky(struct fx *fx, const char *state, int fails)
 {
 	char text[1024];
 
-	run_sql(fx->look, "CREATE SEQUENCE attempts");
+	fixture_pg_sql(fx->look, "CREATE SEQUENCE attempts");
 	snprintf(
 	        text, sizeof(text),
 	        "-- migrate:up\n"
@@ -436,13 +346,13 @@ static void write_flaky(struct fx *fx, const char *state, int fails)
 	        "DO $$ BEGIN IF nextval('attempts') <= %d THEN"
 	        " RAISE EXCEPTION 'made to fail' USING ERRCODE = '%s'; END IF; END $$;\n",
 	        fails, state);
-	write_mig(fx, "001_flaky.sql", text);
+	fixture_put(fx->dir, "001_flaky.sql", text);
 }
 
 /* The back-offs the retries announced ("retrying in 0.3 s"), in order. */
 static int backoffs(double *v, int max)
 {
-	const char *p = log_text;
+	const char *p = fixture_log_text();
 	int n = 0;
 
 	while (n < max && (p = strstr(p, "retrying in "))) {
@@ -456,17 +366,17 @@ static void test_migrate__lock_timeout_is_retried(void **state)
 {
 	struct fx *fx = *state;
 	double b[8];
-	int rc, n, i;
+	int n, i;
 
 	write_flaky(fx, "55P03", 3);
 	take_lock(fx);
-	rc = run_up(fx, NULL, NULL);
-	assert_ok(rc, &fx->err);
-	assert_applied(fx, "1");
+	fixture_assert_ok(run_up(fx, NULL, NULL), &fx->err);
+	fixture_assert_applied(fx->look, "1");
 	/* three failed attempts, then the fourth went through */
-	assert_value(fx->look, "SELECT last_value FROM attempts", "4");
-	assert_int_equal(count_logged("attempt 1 of 6"), 1);
-	assert_int_equal(count_logged("attempt 3 of 6"), 1);
+	fixture_pg_assert_value(fx->look, "SELECT last_value FROM attempts",
+	                        "4");
+	assert_int_equal(fixture_log_count("attempt 1 of 6"), 1);
+	assert_int_equal(fixture_log_count("attempt 3 of 6"), 1);
 	/* jittered exponential back-off: 0.2 s << n, times 0.5 to 1.5 */
 	n = backoffs(b, 8);
 	assert_int_equal(n, 3);
@@ -482,34 +392,30 @@ static void test_migrate__lock_timeout_is_retried(void **state)
 static void test_migrate__deadlock_is_retried_until_the_limit(void **state)
 {
 	struct fx *fx = *state;
-	int rc;
 
 	write_flaky(fx, "40P01", 100);
 	fx->cfg.lock_retries = 2;
 	take_lock(fx);
-	rc = run_up(fx, NULL, NULL);
-	assert_true(rc < 0);
-	assert_int_equal(fx->err.code, PGW_EFAILED);
+	fixture_assert_run_failed(run_up(fx, NULL, NULL), &fx->err);
 	assert_string_equal(fx->err.sqlstate, "40P01");
 	/* the first attempt and two retries */
-	assert_value(fx->look, "SELECT last_value FROM attempts", "3");
-	assert_int_equal(count_logged("retrying in"), 2);
-	assert_applied(fx, "");
+	fixture_pg_assert_value(fx->look, "SELECT last_value FROM attempts",
+	                        "3");
+	assert_int_equal(fixture_log_count("retrying in"), 2);
+	fixture_assert_applied(fx->look, "");
 }
 
 static void test_migrate__other_errors_are_not_retried(void **state)
 {
 	struct fx *fx = *state;
-	int rc;
 
 	write_flaky(fx, "23505", 100);
 	take_lock(fx);
-	rc = run_up(fx, NULL, NULL);
-	assert_true(rc < 0);
-	assert_int_equal(fx->err.code, PGW_EFAILED);
+	fixture_assert_run_failed(run_up(fx, NULL, NULL), &fx->err);
 	assert_string_equal(fx->err.sqlstate, "23505");
-	assert_value(fx->look, "SELECT last_value FROM attempts", "1");
-	assert_int_equal(count_logged("retrying in"), 0);
+	fixture_pg_assert_value(fx->look, "SELECT last_value FROM attempts",
+	                        "1");
+	assert_int_equal(fixture_log_count("retrying in"), 0);
 }
 
 static void test_migrate__real_lock_timeout(void **state)
@@ -519,26 +425,26 @@ static void test_migrate__real_lock_timeout(void **state)
 	int rc;
 
 	assert_non_null(blocker);
-	run_sql(fx->look, "CREATE TABLE busy (id int)");
-	write_mig(fx, "001_busy.sql",
-	          "-- migrate:up\nALTER TABLE busy ADD COLUMN b int;\n");
+	fixture_pg_sql(fx->look, "CREATE TABLE busy (id int)");
+	fixture_put(fx->dir, "001_busy.sql",
+	            "-- migrate:up\nALTER TABLE busy ADD COLUMN b int;\n");
 	/* the application holds the table for the whole run */
-	run_sql(blocker, "BEGIN; LOCK TABLE busy IN ACCESS SHARE MODE");
+	fixture_pg_sql(blocker, "BEGIN; LOCK TABLE busy IN ACCESS SHARE MODE");
 	fx->cfg.lock_timeout_ms = 100;
 	fx->cfg.lock_retries = 1;
 	take_lock(fx);
 	rc = run_up(fx, NULL, NULL);
-	run_sql(blocker, "ROLLBACK");
+	fixture_pg_sql(blocker, "ROLLBACK");
 	PQfinish(blocker);
-	assert_true(rc < 0);
-	assert_int_equal(fx->err.code, PGW_EFAILED);
+	fixture_assert_run_failed(rc, &fx->err);
 	assert_string_equal(fx->err.sqlstate, "55P03");
-	assert_int_equal(count_logged("retrying in"), 1);
-	assert_applied(fx, "");
-	assert_value(fx->look,
-	             "SELECT count(*) FROM information_schema.columns"
-	             " WHERE table_name = 'busy' AND column_name = 'b'",
-	             "0");
+	assert_int_equal(fixture_log_count("retrying in"), 1);
+	fixture_assert_applied(fx->look, "");
+	fixture_pg_assert_value(
+	        fx->look,
+	        "SELECT count(*) FROM information_schema.columns"
+	        " WHERE table_name = 'busy' AND column_name = 'b'",
+	        "0");
 }
 
 /* ---- the lock, the caller's hooks ------------------------------------------
@@ -547,16 +453,15 @@ static void test_migrate__real_lock_timeout(void **state)
 static void test_migrate__lost_lock_rolls_back_before_commit(void **state)
 {
 	struct fx *fx = *state;
-	int rc;
 
-	write_mig(fx, "001_t.sql", "-- migrate:up\nCREATE TABLE t (id int);\n");
+	fixture_put(fx->dir, "001_t.sql",
+	            "-- migrate:up\nCREATE TABLE t (id int);\n");
 	/* ctl never took the deploy lock */
-	rc = run_up(fx, NULL, NULL);
-	assert_true(rc < 0);
-	assert_int_equal(fx->err.code, PGW_EFAILED);
+	fixture_assert_run_failed(run_up(fx, NULL, NULL), &fx->err);
 	assert_non_null(strstr(fx->err.msg, "lost the deploy lock"));
-	assert_applied(fx, "");
-	assert_value(fx->look, "SELECT to_regclass('public.t') IS NULL", "t");
+	fixture_assert_applied(fx->look, "");
+	fixture_pg_assert_value(fx->look,
+	                        "SELECT to_regclass('public.t') IS NULL", "t");
 }
 
 static bool still_locked(void *ctx)
@@ -590,15 +495,9 @@ static void test_migrate__commit_hooks(void **state)
 {
 	struct fx *fx = *state;
 	struct pgw_exec x;
-	int rc;
 
-	write_mig(fx, "001_t.sql",
-	          "-- migrate:up\nCREATE TABLE t (id int, a int);\n");
-	write_mig(
-	        fx, "002_ix.sql",
-	        "-- migrate:up transaction:false\n"
-	        "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_a_idx ON t (a);\n");
-	write_mig(fx, "003_u.sql", "-- migrate:up\nCREATE TABLE u (id int);\n");
+	write_three(fx, "003_u.sql",
+	            "-- migrate:up\nCREATE TABLE u (id int);\n");
 	take_lock(fx);
 	exec_init(&x, fx);
 	x.each_commit = each_commit;
@@ -606,15 +505,15 @@ static void test_migrate__commit_hooks(void **state)
 	x.commit_ctx = fx;
 	x.still_locked = still_locked;
 	x.still_locked_ctx = fx;
-	rc = run_up(fx, NULL, &x);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(run_up(fx, NULL, &x), &fx->err);
 	/* the two transactional segments (a transaction:false one commits
 	 * its history row on its own) */
 	assert_int_equal(fx->commits, 2);
 	assert_int_equal(fx->last_commits, 1);
-	assert_applied(fx, "1,2,3");
-	assert_value(fx->look,
-	             "SELECT to_regclass('public.marker') IS NOT NULL", "t");
+	fixture_assert_applied(fx->look, "1,2,3");
+	fixture_pg_assert_value(
+	        fx->look, "SELECT to_regclass('public.marker') IS NOT NULL",
+	        "t");
 }
 
 static void
@@ -622,45 +521,36 @@ test_migrate__last_commit_failure_rolls_back_last_segment(void **state)
 {
 	struct fx *fx = *state;
 	struct pgw_exec x;
-	int rc;
 
-	write_mig(fx, "001_t.sql",
-	          "-- migrate:up\nCREATE TABLE t (id int, a int);\n");
-	write_mig(
-	        fx, "002_ix.sql",
-	        "-- migrate:up transaction:false\n"
-	        "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_a_idx ON t (a);\n");
-	write_mig(fx, "003_u.sql", "-- migrate:up\nCREATE TABLE u (id int);\n");
+	write_three(fx, "003_u.sql",
+	            "-- migrate:up\nCREATE TABLE u (id int);\n");
 	take_lock(fx);
 	exec_init(&x, fx);
 	x.last_commit = last_commit;
 	x.commit_ctx = fx;
 	fx->fail_last = true;
-	rc = run_up(fx, NULL, &x);
-	assert_true(rc < 0);
-	assert_int_equal(fx->err.code, PGW_EFAILED);
+	fixture_assert_run_failed(run_up(fx, NULL, &x), &fx->err);
 	assert_non_null(strstr(fx->err.msg, "the last check said no"));
-	assert_applied(fx, "1,2");
-	assert_value(fx->look, "SELECT to_regclass('public.u') IS NULL", "t");
+	fixture_assert_applied(fx->look, "1,2");
+	fixture_pg_assert_value(fx->look,
+	                        "SELECT to_regclass('public.u') IS NULL", "t");
 }
 
 static void test_migrate__caller_lock_lost(void **state)
 {
 	struct fx *fx = *state;
 	struct pgw_exec x;
-	int rc;
 
-	write_mig(fx, "001_t.sql", "-- migrate:up\nCREATE TABLE t (id int);\n");
+	fixture_put(fx->dir, "001_t.sql",
+	            "-- migrate:up\nCREATE TABLE t (id int);\n");
 	take_lock(fx);
 	exec_init(&x, fx);
 	x.still_locked = still_locked;
 	x.still_locked_ctx = fx;
 	fx->locked = false;
-	rc = run_up(fx, NULL, &x);
-	assert_true(rc < 0);
-	assert_int_equal(fx->err.code, PGW_EFAILED);
+	fixture_assert_run_failed(run_up(fx, NULL, &x), &fx->err);
 	assert_non_null(strstr(fx->err.msg, "lost the deploy lock"));
-	assert_applied(fx, "");
+	fixture_assert_applied(fx->look, "");
 }
 
 /* ---- transaction:false, batch:N, the watchdog, down -------------------------
@@ -669,40 +559,37 @@ static void test_migrate__caller_lock_lost(void **state)
 static void test_migrate__notx_failure_undoes_its_statements(void **state)
 {
 	struct fx *fx = *state;
-	int rc;
 
-	run_sql(fx->look, "CREATE TABLE t (a int, b int);"
-	                  " INSERT INTO t VALUES (1, 1), (2, 1)");
-	write_mig(
-	        fx, "001_ix.sql",
+	fixture_pg_sql(fx->look, "CREATE TABLE t (a int, b int);"
+	                         " INSERT INTO t VALUES (1, 1), (2, 1)");
+	fixture_put(
+	        fx->dir, "001_ix.sql",
 	        "-- migrate:up transaction:false\n"
 	        "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_a_idx ON t (a);\n"
 	        "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS t_b_key ON t (b);\n");
 	take_lock(fx);
-	rc = run_up(fx, NULL, NULL);
-	assert_true(rc < 0);
-	assert_int_equal(fx->err.code, PGW_EFAILED);
+	fixture_assert_run_failed(run_up(fx, NULL, NULL), &fx->err);
 	assert_string_equal(fx->err.sqlstate, "23505");
 	assert_non_null(strstr(fx->err.detail, "were undone"));
 	/* the index made by the first statement was dropped, and so was the
 	 * INVALID one the failed build left */
-	assert_value(fx->look,
-	             "SELECT count(*) FROM pg_indexes WHERE tablename = 't'",
-	             "0");
-	assert_applied(fx, "");
+	fixture_pg_assert_value(
+	        fx->look,
+	        "SELECT count(*) FROM pg_indexes WHERE tablename = 't'", "0");
+	fixture_assert_applied(fx->look, "");
 }
 
 static void test_migrate__batches(void **state)
 {
 	struct fx *fx = *state;
 	struct pgw_run *run = NULL;
-	int rc;
 
-	run_sql(fx->look,
+	fixture_pg_sql(
+	        fx->look,
 	        "CREATE TABLE t (id int PRIMARY KEY, done boolean NOT NULL DEFAULT false);"
 	        " INSERT INTO t (id) SELECT generate_series(1, 5)");
-	write_mig(
-	        fx, "001_fill.sql",
+	fixture_put(
+	        fx->dir, "001_fill.sql",
 	        "-- migrate:up batch:2\n"
 	        "UPDATE t SET done = true\n"
 	        " WHERE id IN (SELECT id FROM t WHERE NOT done ORDER BY id LIMIT :batch);\n"
@@ -711,39 +598,36 @@ static void test_migrate__batches(void **state)
 	        "-- migrate:verify\n"
 	        "SELECT count(*) = 0 FROM t WHERE NOT done;\n");
 	take_lock(fx);
-	rc = run_up(fx, &run, NULL);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(run_up(fx, &run, NULL), &fx->err);
 	assert_true(run->items[0].done);
 	pgw_run_free(run);
-	assert_applied(fx, "1");
-	assert_value(fx->look, "SELECT count(*) FROM t WHERE done", "5");
+	fixture_assert_applied(fx->look, "1");
+	fixture_pg_assert_value(fx->look, "SELECT count(*) FROM t WHERE done",
+	                        "5");
 	/* 2 + 2 + 1 rows */
-	assert_int_equal(count_logged("5 rows in 3 batches"), 1);
-	assert_int_equal(count_logged("about 5 rows to do"), 1);
+	assert_int_equal(fixture_log_count("5 rows in 3 batches"), 1);
+	assert_int_equal(fixture_log_count("about 5 rows to do"), 1);
 }
 
 static void test_migrate__watchdog_cancels_a_long_hold(void **state)
 {
 	struct fx *fx = *state;
-	int rc;
 
-	run_sql(fx->look, "CREATE TABLE held (id int)");
-	write_mig(fx, "001_hold.sql",
-	          "-- migrate:up\n"
-	          "LOCK TABLE held IN ACCESS EXCLUSIVE MODE;\n"
-	          "SELECT pg_sleep(8);\n");
+	fixture_pg_sql(fx->look, "CREATE TABLE held (id int)");
+	fixture_put(fx->dir, "001_hold.sql",
+	            "-- migrate:up\n"
+	            "LOCK TABLE held IN ACCESS EXCLUSIVE MODE;\n"
+	            "SELECT pg_sleep(8);\n");
 	fx->cfg.max_lock_hold_s = 1;
 	take_lock(fx);
-	rc = run_up(fx, NULL, NULL);
-	assert_true(rc < 0);
-	assert_int_equal(fx->err.code, PGW_EFAILED);
+	fixture_assert_run_failed(run_up(fx, NULL, NULL), &fx->err);
 	assert_non_null(strstr(fx->err.msg, "cancelled"));
 	assert_non_null(strstr(fx->err.msg, "public.held"));
 	assert_non_null(strstr(fx->err.msg, "--max-lock-hold"));
 	assert_non_null(strstr(fx->err.msg, "001_hold.sql:3"));
 	/* cancelled by the watchdog: not retried */
-	assert_int_equal(count_logged("retrying in"), 0);
-	assert_applied(fx, "");
+	assert_int_equal(fixture_log_count("retrying in"), 0);
+	fixture_assert_applied(fx->look, "");
 }
 
 static void test_migrate__down_deletes_history(void **state)
@@ -752,15 +636,15 @@ static void test_migrate__down_deletes_history(void **state)
 	struct pgw_run *run;
 	int rc;
 
-	write_mig(
-	        fx, "001_t.sql",
+	fixture_put(
+	        fx->dir, "001_t.sql",
 	        "-- migrate:up\nCREATE TABLE t (id int);\n-- migrate:down\nDROP TABLE t;\n");
-	write_mig(
-	        fx, "002_u.sql",
+	fixture_put(
+	        fx->dir, "002_u.sql",
 	        "-- migrate:up\nCREATE TABLE u (id int);\n-- migrate:down\nDROP TABLE u;\n");
 	take_lock(fx);
-	assert_ok(run_up(fx, NULL, NULL), &fx->err);
-	assert_applied(fx, "1,2");
+	fixture_assert_ok(run_up(fx, NULL, NULL), &fx->err);
+	fixture_assert_applied(fx->look, "1,2");
 
 	run = plan(fx, true, 1);
 	assert_true(run->down);
@@ -772,29 +656,30 @@ static void test_migrate__down_deletes_history(void **state)
 	                                      .app_name = "pgward:unit",
 	                                      .deploy_id = "unit-down" },
 	                  run, &fx->err);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(rc, &fx->err);
 	assert_true(run->items[0].done);
 	pgw_run_free(run);
-	assert_applied(fx, "1");
-	assert_value(fx->look, "SELECT to_regclass('public.u') IS NULL", "t");
-	assert_int_equal(count_logged("reverted 002_u.sql"), 1);
+	fixture_assert_applied(fx->look, "1");
+	fixture_pg_assert_value(fx->look,
+	                        "SELECT to_regclass('public.u') IS NULL", "t");
+	assert_int_equal(fixture_log_count("reverted 002_u.sql"), 1);
 }
 
 static void test_migrate__schema_hash_stored_with_its_version(void **state)
 {
 	struct fx *fx = *state;
 	struct pgw_exec x;
-	int rc;
 
-	write_mig(fx, "001_t.sql", "-- migrate:up\nCREATE TABLE t (id int);\n");
-	write_mig(fx, "002_u.sql", "-- migrate:up\nCREATE TABLE u (id int);\n");
+	fixture_put(fx->dir, "001_t.sql",
+	            "-- migrate:up\nCREATE TABLE t (id int);\n");
+	fixture_put(fx->dir, "002_u.sql",
+	            "-- migrate:up\nCREATE TABLE u (id int);\n");
 	take_lock(fx);
 	exec_init(&x, fx);
 	x.schema_hash = "abc123";
 	x.schema_hash_version = 2;
-	rc = run_up(fx, NULL, &x);
-	assert_ok(rc, &fx->err);
-	assert_value(
+	fixture_assert_ok(run_up(fx, NULL, &x), &fx->err);
+	fixture_pg_assert_value(
 	        fx->look,
 	        "SELECT string_agg(version || ':' || coalesce(schema_hash, '-'), ','"
 	        " ORDER BY version) FROM pgward.migrations",

@@ -26,47 +26,24 @@
 #include <nettle/hmac.h>
 #include <nettle/sha2.h>
 
+#include "fixture.h"
+#include "fixture_log.h"
 #include "notify.h"
 #include "pgward.h"
 
-/* ---- log capture (deliveries log from their own threads) ---------------- */
-
-static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
-static char log_text[16384];
-
-static void capture(enum pgw_log_level level, const char *msg, void *payload)
-{
-	size_t len;
-
-	(void)payload;
-	pthread_mutex_lock(&log_mu);
-	len = strlen(log_text);
-	snprintf(log_text + len, sizeof(log_text) - len, "%s%s\n",
-	         level == PGW_LOG_WARN ? "W: " : "", msg);
-	pthread_mutex_unlock(&log_mu);
-}
-
+/* What the deliveries log (from their own threads), warnings marked. */
 static int setup(void **state)
 {
 	(void)state;
-	log_text[0] = '\0';
-	pgw_log_set_sink(capture, NULL, PGW_LOG_DEBUG);
+	fixture_log_capture(true);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	pgw_log_set_sink(NULL, NULL, PGW_LOG_NOTICE);
+	fixture_log_reset();
 	return 0;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* ---- a small HTTP server ----------------------------------------------------
@@ -322,6 +299,31 @@ static struct pgw_notify_event full_event(void)
 	return ev;
 }
 
+/* The full event sent to a server of the test's that answers `answers`
+ * in turn (the last one repeats): opts has the one URL, `path` on it.
+ * Sent with pgw_notify_send(&d.ev, &d.opts); server_stop(d.s) after. */
+struct delivery {
+	struct server *s;
+	struct pgw_notify_event ev;
+	struct pgw_notify_opts opts;
+	char url[256];
+	const char *urls[2];
+};
+
+static void delivery_start(struct delivery *d, const char *const *answers,
+                           int n, const char *path)
+{
+	const struct pgw_notify_opts opts = PGW_NOTIFY_OPTS_INIT;
+
+	d->s = server_start(answers, n);
+	d->ev = full_event();
+	d->opts = opts;
+	server_url(d->url, sizeof(d->url), d->s, path);
+	d->urls[0] = d->url;
+	d->urls[1] = NULL;
+	d->opts.urls = d->urls;
+}
+
 static json_t *parse(const char *text)
 {
 	json_error_t e;
@@ -571,173 +573,139 @@ static void test_notify__hmac_sha256_known_vector(void **state)
 static void test_notify__signed_post(void **state)
 {
 	static const char *const answers[] = { OK_200 };
-	struct server *s = server_start(answers, 1);
-	struct pgw_notify_event ev = full_event();
-	struct pgw_notify_opts opts = PGW_NOTIFY_OPTS_INIT;
-	char url[256], want[72], *body;
-	const char *urls[2];
+	struct delivery d;
+	char want[72], *body;
 	int failed;
 
 	(void)state;
-	server_url(url, sizeof(url), s, "/deploy?token=abc");
-	urls[0] = url;
-	urls[1] = NULL;
-	opts.urls = urls;
-	opts.secret = "s3cret-key";
-	failed = pgw_notify_send(&ev, &opts);
+	delivery_start(&d, answers, 1, "/deploy?token=abc");
+	d.opts.secret = "s3cret-key";
+	failed = pgw_notify_send(&d.ev, &d.opts);
 	assert_int_equal(failed, 0);
-	assert_int_equal(s->n_req, 1);
+	assert_int_equal(d.s->n_req, 1);
 	assert_non_null(
-	        strstr(s->req[0].head, "POST /deploy?token=abc HTTP/1."));
-	assert_string_equal(header(&s->req[0], "Content-Type"),
+	        strstr(d.s->req[0].head, "POST /deploy?token=abc HTTP/1."));
+	assert_string_equal(header(&d.s->req[0], "Content-Type"),
 	                    "application/json");
-	assert_string_equal(header(&s->req[0], "User-Agent"),
+	assert_string_equal(header(&d.s->req[0], "User-Agent"),
 	                    "pgward/" PGW_VERSION);
-	assert_null(header(&s->req[0], "Expect"));
+	assert_null(header(&d.s->req[0], "Expect"));
 	/* the body is what pgw_notify_body makes, and the signature is the
 	 * HMAC of exactly those bytes */
-	body = pgw_notify_body(&ev, url);
-	assert_string_equal(s->req[0].body, body);
+	body = pgw_notify_body(&d.ev, d.url);
+	assert_string_equal(d.s->req[0].body, body);
 	free(body);
-	hmac_hex(want, "s3cret-key", s->req[0].body, s->req[0].body_len);
-	assert_string_equal(header(&s->req[0], "X-Pgward-Signature"), want);
+	hmac_hex(want, "s3cret-key", d.s->req[0].body, d.s->req[0].body_len);
+	assert_string_equal(header(&d.s->req[0], "X-Pgward-Signature"), want);
 	/* the log names the URL redacted */
-	assert_non_null(strstr(log_text, "?token=***"));
-	assert_null(strstr(log_text, "token=abc"));
-	server_stop(s);
+	assert_non_null(strstr(fixture_log_text(), "?token=***"));
+	assert_null(strstr(fixture_log_text(), "token=abc"));
+	server_stop(d.s);
 }
 
 static void test_notify__unsigned_without_secret(void **state)
 {
 	static const char *const answers[] = { OK_200 };
-	struct server *s = server_start(answers, 1);
-	struct pgw_notify_event ev = full_event();
-	struct pgw_notify_opts opts = PGW_NOTIFY_OPTS_INIT;
-	char url[256];
-	const char *urls[2] = { url, NULL };
+	struct delivery d;
 
 	(void)state;
-	server_url(url, sizeof(url), s, "/x");
-	opts.urls = urls;
-	opts.secret = "";
-	assert_int_equal(pgw_notify_send(&ev, &opts), 0);
-	assert_int_equal(s->n_req, 1);
-	assert_null(header(&s->req[0], "X-Pgward-Signature"));
-	server_stop(s);
+	delivery_start(&d, answers, 1, "/x");
+	d.opts.secret = "";
+	assert_int_equal(pgw_notify_send(&d.ev, &d.opts), 0);
+	assert_int_equal(d.s->n_req, 1);
+	assert_null(header(&d.s->req[0], "X-Pgward-Signature"));
+	server_stop(d.s);
 }
 
 static void test_notify__5xx_retried_then_delivered(void **state)
 {
 	static const char *const answers[] = { E_503, E_503, OK_200 };
-	struct server *s = server_start(answers, 3);
-	struct pgw_notify_event ev = full_event();
-	struct pgw_notify_opts opts = PGW_NOTIFY_OPTS_INIT;
-	char url[256];
-	const char *urls[2] = { url, NULL };
+	struct delivery d;
 	double t0, took;
 
 	(void)state;
-	server_url(url, sizeof(url), s, "/x");
-	opts.urls = urls;
-	t0 = now_s();
-	assert_int_equal(pgw_notify_send(&ev, &opts), 0);
-	took = now_s() - t0;
-	assert_int_equal(s->n_req, 3);
+	delivery_start(&d, answers, 3, "/x");
+	t0 = fixture_now();
+	assert_int_equal(pgw_notify_send(&d.ev, &d.opts), 0);
+	took = fixture_now() - t0;
+	assert_int_equal(d.s->n_req, 3);
 	/* back-off: 250 ms then 500 ms, each jittered to 50-100 % */
 	assert_true(took >= 0.37);
 	assert_true(took < 2.5);
-	assert_non_null(strstr(log_text, "attempt 1 failed (HTTP 503: busy)"));
-	assert_non_null(strstr(log_text, "attempt 2 failed (HTTP 503: busy)"));
-	assert_null(strstr(log_text, "W: "));
-	server_stop(s);
+	assert_non_null(strstr(fixture_log_text(),
+	                       "attempt 1 failed (HTTP 503: busy)"));
+	assert_non_null(strstr(fixture_log_text(),
+	                       "attempt 2 failed (HTTP 503: busy)"));
+	assert_null(strstr(fixture_log_text(), "W: "));
+	server_stop(d.s);
 }
 
 static void test_notify__4xx_fails_at_once(void **state)
 {
 	static const char *const answers[] = { E_404 };
-	struct server *s = server_start(answers, 1);
-	struct pgw_notify_event ev = full_event();
-	struct pgw_notify_opts opts = PGW_NOTIFY_OPTS_INIT;
-	char url[256];
-	const char *urls[2] = { url, NULL };
+	struct delivery d;
 
 	(void)state;
-	server_url(url, sizeof(url), s, "/x?key=k1");
-	opts.urls = urls;
-	assert_int_equal(pgw_notify_send(&ev, &opts), 1);
-	assert_int_equal(s->n_req, 1);
-	assert_non_null(strstr(log_text, "W: cannot notify"));
-	assert_non_null(strstr(log_text, "/x?key=***: HTTP 404"));
-	assert_non_null(strstr(log_text, "HTTP 404: no_such_hook"));
-	assert_non_null(strstr(log_text, "(1 attempt, "));
-	assert_null(strstr(log_text, "k1"));
-	server_stop(s);
+	delivery_start(&d, answers, 1, "/x?key=k1");
+	assert_int_equal(pgw_notify_send(&d.ev, &d.opts), 1);
+	assert_int_equal(d.s->n_req, 1);
+	assert_non_null(strstr(fixture_log_text(), "W: cannot notify"));
+	assert_non_null(strstr(fixture_log_text(), "/x?key=***: HTTP 404"));
+	assert_non_null(strstr(fixture_log_text(), "HTTP 404: no_such_hook"));
+	assert_non_null(strstr(fixture_log_text(), "(1 attempt, "));
+	assert_null(strstr(fixture_log_text(), "k1"));
+	server_stop(d.s);
 }
 
 static void test_notify__attempts_bounded(void **state)
 {
 	static const char *const answers[] = { E_503 };
-	struct server *s = server_start(answers, 1);
-	struct pgw_notify_event ev = full_event();
-	struct pgw_notify_opts opts = PGW_NOTIFY_OPTS_INIT;
-	char url[256];
-	const char *urls[2] = { url, NULL };
+	struct delivery d;
 
 	(void)state;
-	server_url(url, sizeof(url), s, "/x");
-	opts.urls = urls;
-	opts.max_attempts = 2;
-	assert_int_equal(pgw_notify_send(&ev, &opts), 1);
-	assert_int_equal(s->n_req, 2);
-	assert_non_null(strstr(log_text, "(2 attempts, "));
-	server_stop(s);
+	delivery_start(&d, answers, 1, "/x");
+	d.opts.max_attempts = 2;
+	assert_int_equal(pgw_notify_send(&d.ev, &d.opts), 1);
+	assert_int_equal(d.s->n_req, 2);
+	assert_non_null(strstr(fixture_log_text(), "(2 attempts, "));
+	server_stop(d.s);
 }
 
 static void test_notify__retry_after_is_honoured(void **state)
 {
 	static const char *const answers[] = { E_429, OK_200 };
-	struct server *s = server_start(answers, 2);
-	struct pgw_notify_event ev = full_event();
-	struct pgw_notify_opts opts = PGW_NOTIFY_OPTS_INIT;
-	char url[256];
-	const char *urls[2] = { url, NULL };
+	struct delivery d;
 	double t0, took;
 
 	(void)state;
-	server_url(url, sizeof(url), s, "/x");
-	opts.urls = urls;
-	t0 = now_s();
-	assert_int_equal(pgw_notify_send(&ev, &opts), 0);
-	took = now_s() - t0;
-	assert_int_equal(s->n_req, 2);
+	delivery_start(&d, answers, 2, "/x");
+	t0 = fixture_now();
+	assert_int_equal(pgw_notify_send(&d.ev, &d.opts), 0);
+	took = fixture_now() - t0;
+	assert_int_equal(d.s->n_req, 2);
 	/* Retry-After: 1 beats the 125-250 ms back-off */
 	assert_true(took >= 0.95);
-	assert_non_null(strstr(log_text, "again in 1000 ms"));
-	server_stop(s);
+	assert_non_null(strstr(fixture_log_text(), "again in 1000 ms"));
+	server_stop(d.s);
 }
 
 static void test_notify__time_bound(void **state)
 {
 	static const char *const answers[] = { OK_200 };
-	struct server *s = server_start(answers, 1);
-	struct pgw_notify_event ev = full_event();
-	struct pgw_notify_opts opts = PGW_NOTIFY_OPTS_INIT;
-	char url[256];
-	const char *urls[2] = { url, NULL };
+	struct delivery d;
 	double t0, took;
 
 	(void)state;
-	s->silent = true;
-	server_url(url, sizeof(url), s, "/x");
-	opts.urls = urls;
-	opts.total_timeout_ms = 700;
-	t0 = now_s();
-	assert_int_equal(pgw_notify_send(&ev, &opts), 1);
-	took = now_s() - t0;
+	delivery_start(&d, answers, 1, "/x");
+	d.s->silent = true;
+	d.opts.total_timeout_ms = 700;
+	t0 = fixture_now();
+	assert_int_equal(pgw_notify_send(&d.ev, &d.opts), 1);
+	took = fixture_now() - t0;
 	assert_true(took >= 0.6);
 	assert_true(took < 1.6);
-	assert_non_null(strstr(log_text, "W: cannot notify"));
-	server_stop(s);
+	assert_non_null(strstr(fixture_log_text(), "W: cannot notify"));
+	server_stop(d.s);
 }
 
 static void test_notify__refused_connection_retried(void **state)
@@ -763,8 +731,8 @@ static void test_notify__refused_connection_retried(void **state)
 	opts.urls = urls;
 	opts.max_attempts = 2;
 	assert_int_equal(pgw_notify_send(&ev, &opts), 1);
-	assert_non_null(strstr(log_text, "attempt 1 failed"));
-	assert_non_null(strstr(log_text, "(2 attempts, "));
+	assert_non_null(strstr(fixture_log_text(), "attempt 1 failed"));
+	assert_non_null(strstr(fixture_log_text(), "(2 attempts, "));
 }
 
 static void test_notify__only_http(void **state)
@@ -776,10 +744,10 @@ static void test_notify__only_http(void **state)
 	(void)state;
 	opts.urls = urls;
 	assert_int_equal(pgw_notify_send(&ev, &opts), 2);
-	assert_non_null(strstr(log_text,
+	assert_non_null(strstr(fixture_log_text(),
 	                       "only http:// and https:// URLs are supported"));
-	assert_non_null(strstr(log_text, "ftp://u:***@h/x"));
-	assert_null(strstr(log_text, ":pw@"));
+	assert_non_null(strstr(fixture_log_text(), "ftp://u:***@h/x"));
+	assert_null(strstr(fixture_log_text(), ":pw@"));
 }
 
 static void test_notify__nothing_to_send(void **state)
@@ -793,7 +761,7 @@ static void test_notify__nothing_to_send(void **state)
 	assert_int_equal(pgw_notify_send(&ev, &opts), 0);
 	opts.urls = none;
 	assert_int_equal(pgw_notify_send(&ev, &opts), 0);
-	assert_string_equal(log_text, "");
+	assert_string_equal(fixture_log_text(), "");
 }
 
 static void test_notify__urls_in_parallel(void **state)
@@ -818,9 +786,9 @@ static void test_notify__urls_in_parallel(void **state)
 	server_url(uc, sizeof(uc), c, "/c");
 	snprintf(slack, sizeof(slack), "mailto:x@example.com");
 	opts.urls = urls;
-	t0 = now_s();
+	t0 = fixture_now();
 	assert_int_equal(pgw_notify_send(&ev, &opts), 2);
-	took = now_s() - t0;
+	took = fixture_now() - t0;
 	/* two slow answers together take one's time */
 	assert_true(took >= 0.55);
 	assert_true(took < 1.1);

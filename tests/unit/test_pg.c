@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "fixture_cfg.h"
 #include "fixture_pg.h"
 #include "pg.h"
 #include "pgward.h"
@@ -33,16 +34,12 @@ struct fx {
 static int setup(void **state)
 {
 	struct fx *fx = calloc(1, sizeof(*fx));
-	struct pgw_err err = PGW_ERR_INIT;
 
 	if (!fx)
 		return -1;
-	fx->conninfo = fixture_pg_create(DB);
-	if (!fx->conninfo ||
-	    pgw_pg_connect(&fx->c, fx->conninfo, "pgward:unit", &err) != 0) {
-		if (err.code)
-			fprintf(stderr, "setup: %s\n", err.msg);
-		free(fx->conninfo);
+	fx->c = fixture_pgw_open(DB, &fx->conninfo, "pgward:unit");
+	if (!fx->c) {
+		fixture_pg_close(DB, fx->conninfo, NULL);
 		free(fx);
 		return -1;
 	}
@@ -55,9 +52,7 @@ static int teardown(void **state)
 	struct fx *fx = *state;
 
 	pgw_log_set_sink(NULL, NULL, PGW_LOG_NOTICE);
-	PQfinish(fx->c);
-	fixture_pg_drop(DB);
-	free(fx->conninfo);
+	fixture_pg_close(DB, fx->conninfo, fx->c);
 	free(fx);
 	return 0;
 }

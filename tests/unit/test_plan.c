@@ -75,15 +75,14 @@ static int teardown(void **state)
 	pgw_run_free(fx->run);
 	pgw_history_free(fx->h);
 	pgw_migset_free(fx->set);
-	fixture_rmtree(fx->dir);
-	free(fx->dir);
+	fixture_rmdtemp(fx->dir);
 	free(fx);
 	return 0;
 }
 
 static void put(struct fx *fx, const char *name, const char *text)
 {
-	assert_int_equal(fixture_write(fx->dir, name, text), 0);
+	fixture_put(fx->dir, name, text);
 }
 
 /* 001_a.sql .. 00N_x.sql, all transactional. */

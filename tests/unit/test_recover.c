@@ -21,6 +21,7 @@
 #include <libpq-fe.h>
 
 #include "fixture.h"
+#include "fixture_cfg.h"
 #include "fixture_pg.h"
 #include "journal.h"
 #include "lock.h"
@@ -51,27 +52,13 @@ static int setup(void **state)
 	if (!fx)
 		return -1;
 	*state = fx;
-	pgw_config_init(&fx->cfg);
-	fx->dir = fixture_mkdtemp();
-	fx->conninfo = fixture_pg_create(DB);
-	if (!fx->dir || !fx->conninfo)
-		goto fail;
-	snprintf(fx->mig, sizeof(fx->mig), "%s/migrations", fx->dir);
-	snprintf(fx->archive, sizeof(fx->archive), "%s/at-001.tar.zst",
-	         fx->dir);
-	if (mkdir(fx->mig, 0700) != 0 ||
-	    pgw_config_set(&fx->cfg, "database.url", fx->conninfo, NULL,
-	                   &fx->err) != 0 ||
-	    pgw_config_set(&fx->cfg, "migrations.dir", fx->mig, NULL,
-	                   &fx->err) != 0 ||
-	    /* an operation's advisory locks go when its backend exits,
-	     * shortly after it disconnects: the next one waits for that */
-	    pgw_config_set(&fx->cfg, "deploy.wait", "10", NULL, &fx->err) != 0)
-		goto fail;
-	fx->c = fixture_pg_connect(fx->conninfo);
-	if (fx->c)
+	if (fixture_cfg_open(&fx->cfg, DB, &fx->conninfo, &fx->c, &fx->dir,
+	                     &fx->err) == 0 &&
+	    fixture_cfg_deploy(&fx->cfg, fx->mig, fx->dir, &fx->err) == 0) {
+		snprintf(fx->archive, sizeof(fx->archive), "%s/at-001.tar.zst",
+		         fx->dir);
 		return 0;
-fail:
+	}
 	/* the teardown is not run when the setup fails */
 	teardown(state);
 	return -1;
@@ -83,13 +70,8 @@ static int teardown(void **state)
 
 	pgw_recover_report_free(fx->r);
 	free(fx->text);
-	PQfinish(fx->c);
 	PQfinish(fx->other);
-	fixture_pg_drop(DB);
-	pgw_config_release(&fx->cfg);
-	fixture_rmtree(fx->dir);
-	free(fx->dir);
-	free(fx->conninfo);
+	fixture_cfg_close(&fx->cfg, DB, fx->conninfo, fx->c, fx->dir);
 	free(fx);
 	return 0;
 }
@@ -97,12 +79,8 @@ static int teardown(void **state)
 /* ---------------------------------------------------------------------- */
 /* helpers */
 
-static const char m001[] =
-        "-- migrate:up\n"
-        "CREATE TABLE public.t (id int PRIMARY KEY, s text);\n"
-        "INSERT INTO public.t VALUES (1, 'a'), (2, 'b'), (3, 'c');\n"
-        "-- migrate:down\n"
-        "DROP TABLE public.t;\n";
+/* public.t (id, s) with rows 1 a, 2 b, 3 c (fixture_cfg.h) */
+static const char m001[] = FIXTURE_MIG_T;
 static const char m002[] = "-- migrate:up\n"
                            "ALTER TABLE public.t ADD COLUMN n int;\n"
                            "-- migrate:down\n"
@@ -118,16 +96,6 @@ static const char m002_notx[] =
         "-- migrate:down transaction:false\n"
         "DROP INDEX CONCURRENTLY IF EXISTS public.t_id_s_idx;\n"
         "DROP INDEX CONCURRENTLY IF EXISTS public.t_s_idx;\n";
-
-static void sql(PGconn *c, const char *q)
-{
-	PGresult *res = PQexec(c, q);
-	ExecStatusType st = PQresultStatus(res);
-
-	PQclear(res);
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-		fail_msg("%s: %s", q, PQerrorMessage(c));
-}
 
 /* The first value of a one-row query (with at most one parameter);
  * "(null)" for NULL; into fx->text. */
@@ -147,25 +115,14 @@ static const char *value(struct fx *fx, const char *q, const char *param)
 	return fx->text;
 }
 
-static void write_mig(struct fx *fx, const char *name, const char *text)
+/* 001 and a second migration, `name`, in the migrations dir, applied up
+ * to `version`. */
+static void applied_to(struct fx *fx, const char *name, const char *text,
+                       int64_t version)
 {
-	assert_int_equal(fixture_write(fx->mig, name, text), 0);
-}
-
-static void run(struct fx *fx, bool down, int64_t target)
-{
-	struct pgw_run_opts ro = PGW_RUN_OPTS_INIT;
-	struct pgw_run *rn = NULL;
-	int rc;
-
-	ro.flags |= PGW_RUN_HAS_TARGET;
-	ro.target = target;
-	pgw_err_clear(&fx->err);
-	rc = down ? pgw_down(&rn, &fx->cfg, &ro, &fx->err)
-	          : pgw_up(&rn, &fx->cfg, &ro, &fx->err);
-	pgw_run_free(rn);
-	if (rc != 0)
-		fail_msg("%s: %s", down ? "pgw_down" : "pgw_up", fx->err.msg);
+	fixture_put(fx->mig, "001_create_t.sql", m001);
+	fixture_put(fx->mig, name, text);
+	fixture_up(&fx->cfg, version, &fx->err);
 }
 
 /* What a deploy leaves in the journal when it dies in `stage`. */
@@ -260,7 +217,7 @@ static void test_recover__finished_deploys_are_left_alone(void **state)
 	snprintf(dir, sizeof(dir), "%s/backups", fx->dir);
 	assert_int_equal(
 	        pgw_config_set(&fx->cfg, "backup.dir", dir, NULL, &fx->err), 0);
-	write_mig(fx, "001_create_t.sql", m001);
+	fixture_put(fx->mig, "001_create_t.sql", m001);
 	memset(&d, 0, sizeof(d));
 	assert_int_equal(pgw_deploy(&dr, &fx->cfg, &d, &fx->err), 0);
 	assert_string_equal(dr->status, "succeeded");
@@ -278,9 +235,7 @@ static void test_recover__nothing_committed_is_rolled_back(void **state)
 {
 	struct fx *fx = *state;
 
-	write_mig(fx, "001_create_t.sql", m001);
-	write_mig(fx, "002_add_n.sql", m002);
-	run(fx, false, 1);
+	applied_to(fx, "002_add_n.sql", m002, 1);
 	died(fx, "001", "002", "migrate", "running", NULL);
 	recover_ok(fx);
 	report_is(fx->r, "migrate", "001", "002", "001", "rolled back",
@@ -299,9 +254,7 @@ static void test_recover__everything_committed_succeeded(void **state)
 {
 	struct fx *fx = *state;
 
-	write_mig(fx, "001_create_t.sql", m001);
-	write_mig(fx, "002_add_n.sql", m002);
-	run(fx, false, 2);
+	applied_to(fx, "002_add_n.sql", m002, 2);
 	died(fx, "001", "002", "verify", "interrupted", NULL);
 	recover_ok(fx);
 	report_is(fx->r, "verify", "001", "002", "002", "succeeded",
@@ -317,16 +270,14 @@ static void test_recover__committed_but_drifted_needs_a_human(void **state)
 	struct fx *fx = *state;
 	char *text = NULL;
 
-	write_mig(fx, "001_create_t.sql", m001);
-	write_mig(fx, "002_add_n.sql", m002);
 	/* schema.sql at 002, so that `up` stores the expected hash */
-	run(fx, false, 2);
+	applied_to(fx, "002_add_n.sql", m002, 2);
 	assert_int_equal(pgw_schema_dump(&text, &fx->cfg, &fx->err), 0);
-	write_mig(fx, "schema.sql", text);
+	fixture_put(fx->mig, "schema.sql", text);
 	free(text);
-	run(fx, true, 0);
-	run(fx, false, 2);
-	sql(fx->c, "ALTER TABLE public.t ADD COLUMN by_hand int");
+	fixture_down(&fx->cfg, 0, &fx->err);
+	fixture_up(&fx->cfg, 2, &fx->err);
+	fixture_pg_sql(fx->c, "ALTER TABLE public.t ADD COLUMN by_hand int");
 	died(fx, "001", "002", "verify", "interrupted", NULL);
 	assert_int_equal(recover(fx), PGW_EUNSAFE);
 	assert_string_equal(fx->err.msg,
@@ -340,7 +291,7 @@ static void test_recover__committed_but_drifted_needs_a_human(void **state)
 	        "verify interrupted: deploy " ID " reached 002 but the "
 	        "live schema differs from what that version expects");
 	/* once the difference is gone, it is done */
-	sql(fx->c, "ALTER TABLE public.t DROP COLUMN by_hand");
+	fixture_pg_sql(fx->c, "ALTER TABLE public.t DROP COLUMN by_hand");
 	recover_ok(fx);
 	assert_string_equal(fx->r->outcome, "succeeded");
 }
@@ -349,9 +300,7 @@ static void test_recover__part_way_rolls_forward(void **state)
 {
 	struct fx *fx = *state;
 
-	write_mig(fx, "001_create_t.sql", m001);
-	write_mig(fx, "002_add_n.sql", m002);
-	run(fx, false, 1);
+	applied_to(fx, "002_add_n.sql", m002, 1);
 	died(fx, "0", "002", "migrate", "interrupted", NULL);
 	recover_ok(fx);
 	report_is(fx->r, "migrate", "0", "002", "002", "succeeded",
@@ -371,9 +320,7 @@ static void test_recover__way_back_reverts_with_down_sql(void **state)
 {
 	struct fx *fx = *state;
 
-	write_mig(fx, "001_create_t.sql", m001);
-	write_mig(fx, "002_add_n.sql", m002);
-	run(fx, false, 2);
+	applied_to(fx, "002_add_n.sql", m002, 2);
 	died(fx, "001", "002", "verify", "interrupted", NULL);
 	fx->o.way_back = true;
 	recover_ok(fx);
@@ -395,9 +342,7 @@ static void test_recover__deploy_on_its_way_back_is_taken_back(void **state)
 {
 	struct fx *fx = *state;
 
-	write_mig(fx, "001_create_t.sql", m001);
-	write_mig(fx, "002_add_n.sql", m002);
-	run(fx, false, 2);
+	applied_to(fx, "002_add_n.sql", m002, 2);
 	/* it failed after COMMIT and died going back: back, not forward */
 	died(fx, "0", "002", "way back", "running", NULL);
 	recover_ok(fx);
@@ -416,13 +361,11 @@ test_recover__destructive_way_back_restores_only_with_writes_stopped(
 	struct pgw_backup_report *br = NULL;
 	char hint[4300];
 
-	write_mig(fx, "001_create_t.sql", m001);
-	write_mig(fx, "002_forget.sql", m002_destructive);
-	run(fx, false, 1);
+	applied_to(fx, "002_forget.sql", m002_destructive, 1);
 	bo.output = fx->archive;
 	assert_int_equal(pgw_backup(&br, &fx->cfg, &bo, &fx->err), 0);
 	pgw_backup_report_free(br);
-	run(fx, false, 2);
+	fixture_up(&fx->cfg, 2, &fx->err);
 
 	/* no archive: nothing can bring the rows back */
 	died(fx, "001", "002", "way back", "running", NULL);
@@ -430,7 +373,7 @@ test_recover__destructive_way_back_restores_only_with_writes_stopped(
 	assert_string_equal(fx->err.msg, "deploy " ID " committed destructive "
 	                                 "migrations and has no backup to "
 	                                 "restore");
-	sql(fx->c, "DELETE FROM pgward_journal.deploys");
+	fixture_pg_sql(fx->c, "DELETE FROM pgward_journal.deploys");
 
 	/* an archive, but writes not stopped: a human decides */
 	died(fx, "001", "002", "way back", "running", fx->archive);
@@ -465,12 +408,10 @@ test_recover__destructive_way_back_restores_only_with_writes_stopped(
 
 static void notx_part_way(struct fx *fx)
 {
-	write_mig(fx, "001_create_t.sql", m001);
-	write_mig(fx, "002_indexes.sql", m002_notx);
-	run(fx, false, 1);
+	applied_to(fx, "002_indexes.sql", m002_notx, 1);
 	died(fx, "001", "002", "migrate", "interrupted", NULL);
 	/* its first statement ran, the second never did */
-	sql(fx->c, "CREATE INDEX t_s_idx ON public.t (s)");
+	fixture_pg_sql(fx->c, "CREATE INDEX t_s_idx ON public.t (s)");
 	pgw_journal_statement(
 	        fx->c, ID, "002", 1,
 	        "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_s_idx"
@@ -516,12 +457,12 @@ static void test_recover__waits_for_the_deploys_sessions(void **state)
 	struct fx *fx = *state;
 	char pid[64];
 
-	write_mig(fx, "001_create_t.sql", m001);
+	fixture_put(fx->mig, "001_create_t.sql", m001);
 	died(fx, "0", "001", "migrate", "running", NULL);
 	/* its migration session is still on the server */
 	fx->other = fixture_pg_connect(fx->conninfo);
 	assert_non_null(fx->other);
-	sql(fx->other, "SET application_name = 'pgward:" ID "'");
+	fixture_pg_sql(fx->other, "SET application_name = 'pgward:" ID "'");
 	snprintf(pid, sizeof(pid), "(pid %d)", PQbackendPID(fx->other));
 	fx->cfg.wait_s = 0;
 	assert_int_equal(recover(fx), PGW_ELOCKED);
@@ -544,7 +485,7 @@ static void test_recover__a_live_deploy_holds_the_lock(void **state)
 {
 	struct fx *fx = *state;
 
-	write_mig(fx, "001_create_t.sql", m001);
+	fixture_put(fx->mig, "001_create_t.sql", m001);
 	died(fx, "0", "001", "migrate", "running", NULL);
 	fx->other = fixture_pg_connect(fx->conninfo);
 	assert_non_null(fx->other);

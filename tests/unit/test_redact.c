@@ -10,31 +10,18 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
 #include "pgward.h"
-
-/* Compare and free `got` (taken); a failure leaks nothing. */
-static void check(char *got, const char *in, const char *want)
-{
-	char shown[512];
-
-	assert_non_null(got);
-	if (strcmp(got, want) == 0) {
-		free(got);
-		return;
-	}
-	snprintf(shown, sizeof(shown), "%s", got);
-	free(got);
-	fail_msg("'%s' shown as '%s', want '%s'", in, shown, want);
-}
 
 static void check_conninfo(const char *in, const char *want)
 {
-	check(pgw_redact_conninfo(in), in ? in : "(null)", want);
+	fixture_assert_string_freed(pgw_redact_conninfo(in), in ? in : "(null)",
+	                            want);
 }
 
 static void check_sql(const char *in, const char *want)
 {
-	check(pgw_redact_sql(in), in, want);
+	fixture_assert_string_freed(pgw_redact_sql(in), in, want);
 }
 
 static void test_redact__url_password(void **state)

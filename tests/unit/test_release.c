@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <setjmp.h>
@@ -19,54 +18,14 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "fixture_cfg.h"
+#include "fixture_git.h"
+#include "fixture_log.h"
 #include "pgward.h"
 #include "release.h"
 
 static char *top;
 static char repo[4096], mig[4200];
-
-static int sh(const char *fmt, ...) PGW_PRINTF(1, 2);
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	return rc == -1 ? -1 : WEXITSTATUS(rc);
-}
-
-/* git rev-parse of `what` in the repository (a static buffer). */
-static const char *rev(const char *what)
-{
-	static char line[128];
-	char cmd[8400];
-	FILE *p;
-
-	snprintf(cmd, sizeof(cmd), "cd '%s' && git rev-parse '%s'", repo, what);
-	line[0] = '\0';
-	p = popen(cmd, "r");
-	if (p) {
-		if (!fgets(line, sizeof(line), p))
-			line[0] = '\0';
-		pclose(p);
-	}
-	line[strcspn(line, "\n")] = '\0';
-	return line;
-}
-
-static int commit_all(const char *dir, int day, const char *msg)
-{
-	return sh(
-	        "cd '%s' && git add -A && GIT_AUTHOR_DATE='2026-01-%02d 12:00:00 +0000'"
-	        " GIT_COMMITTER_DATE='2026-01-%02d 12:00:00 +0000'"
-	        " git commit -q -m '%s'",
-	        dir, day, day, msg);
-}
 
 #define MIG_A \
 	"-- migrate:up\nCREATE TABLE a (id int);\n-- migrate:down\nDROP TABLE a;\n"
@@ -76,48 +35,30 @@ static int commit_all(const char *dir, int day, const char *msg)
 #define MIG_D "-- migrate:up\nCREATE TABLE d (id int);\n"
 #define SCHEMA "-- schema at 030\nCREATE TABLE a (id int);\n"
 
-/*   day 1: 010_a.sql                 v1.0.0
- *   day 2: 020_b.sql                 v1.9.0 (annotated)
- *   day 3: 030_c.sql, schema.sql     v1.10.0, v2.0.0-rc1
- *   day 4: 040_d.sql                 v2.0.0 */
+/* One commit a day of January 2026, and the tags on each. */
+static const struct fixture_git_commit history[] = {
+	{ "one", { { "migrations/010_a.sql", MIG_A } }, "git tag v1.0.0" },
+	{ "two",
+	  { { "migrations/020_b.sql", MIG_B } },
+	  "git tag -a v1.9.0 -m 'release 1.9'" },
+	{ "three",
+	  { { "migrations/030_c.sql", MIG_C },
+	    { "migrations/schema.sql", SCHEMA } },
+	  "git tag v1.10.0 && git tag v2.0.0-rc1" },
+	{ "four", { { "migrations/040_d.sql", MIG_D } }, "git tag v2.0.0" },
+};
+
 static int group_setup(void **state)
 {
 	(void)state;
-	setenv("GIT_AUTHOR_NAME", "pgward test", 1);
-	setenv("GIT_AUTHOR_EMAIL", "test@example.com", 1);
-	setenv("GIT_COMMITTER_NAME", "pgward test", 1);
-	setenv("GIT_COMMITTER_EMAIL", "test@example.com", 1);
-	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
-	setenv("GIT_CONFIG_GLOBAL", "/dev/null", 1);
-	top = fixture_mkdtemp();
-	if (!top)
-		return -1;
-	snprintf(repo, sizeof(repo), "%.4000s/repo", top);
-	snprintf(mig, sizeof(mig), "%s/migrations", repo);
-	if (sh("mkdir -p '%s' && cd '%s' && git init -q -b main .", mig,
-	       repo) ||
-	    fixture_write(mig, "010_a.sql", MIG_A) ||
-	    commit_all(repo, 1, "one") ||
-	    sh("cd '%s' && git tag v1.0.0", repo) ||
-	    fixture_write(mig, "020_b.sql", MIG_B) ||
-	    commit_all(repo, 2, "two") ||
-	    sh("cd '%s' && git tag -a v1.9.0 -m 'release 1.9'", repo) ||
-	    fixture_write(mig, "030_c.sql", MIG_C) ||
-	    fixture_write(mig, "schema.sql", SCHEMA) ||
-	    commit_all(repo, 3, "three") ||
-	    sh("cd '%s' && git tag v1.10.0 && git tag v2.0.0-rc1", repo) ||
-	    fixture_write(mig, "040_d.sql", MIG_D) ||
-	    commit_all(repo, 4, "four") ||
-	    sh("cd '%s' && git tag v2.0.0", repo))
-		return -1;
-	return 0;
+	return fixture_git_repo(&top, repo, mig, history,
+	                        sizeof(history) / sizeof(history[0]));
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	fixture_rmtree(top);
-	free(top);
+	fixture_rmdtemp(top);
 	return 0;
 }
 
@@ -129,13 +70,6 @@ struct fx {
 	char *plain; /* a dir in no repository */
 	struct pgw_err err;
 };
-
-static void quiet(enum pgw_log_level level, const char *msg, void *payload)
-{
-	(void)level;
-	(void)msg;
-	(void)payload;
-}
 
 static int setup(void **state)
 {
@@ -150,7 +84,7 @@ static int setup(void **state)
 		return -1;
 	}
 	fx->problems = empty;
-	pgw_log_set_sink(quiet, NULL, PGW_LOG_DEBUG);
+	fixture_log_quiet();
 	*state = fx;
 	return 0;
 }
@@ -159,27 +93,16 @@ static int teardown(void **state)
 {
 	struct fx *fx = *state;
 
-	pgw_log_set_sink(NULL, NULL, PGW_LOG_NOTICE);
+	fixture_log_reset();
 	pgw_migset_free(fx->set);
 	pgw_release_info_free(fx->ri);
 	pgw_buf_release(&fx->problems);
 	pgw_config_release(&fx->cfg);
-	if (fx->plain) {
-		fixture_rmtree(fx->plain);
-		free(fx->plain);
-	}
+	fixture_rmdtemp(fx->plain);
 	free(fx);
 	/* the shared work tree back as committed */
-	sh("cd '%s' && git checkout -q -f main && git clean -fdq && git reset -q --hard v2.0.0",
-	   repo);
+	fixture_git_reset(repo, "v2.0.0");
 	return 0;
-}
-
-static void assert_ok(int rc, const struct pgw_err *err)
-{
-	if (rc != 0)
-		fail_msg("failed (%d): %s | %s | %s", rc, err->msg, err->detail,
-		         err->hint);
 }
 
 /* Point the config at a dir in no repository, with one migration. */
@@ -210,7 +133,7 @@ static void test_release__migset_of_a_tag(void **state)
 	        0);
 	rc = pgw_release_migset(&fx->set, &version, &fx->cfg, "v1.9.0",
 	                        &fx->err);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(rc, &fx->err);
 	assert_int_equal(version, 20);
 	assert_int_equal(fx->set->n, 2);
 	assert_string_equal(fx->set->v[0].file, "010_a.sql");
@@ -218,7 +141,8 @@ static void test_release__migset_of_a_tag(void **state)
 	assert_non_null(strstr(fx->set->v[1].up.text, "CREATE TABLE b"));
 	assert_true(fx->set->v[0].down.present);
 	/* an annotated tag stands for its commit */
-	snprintf(commit, sizeof(commit), "%s", rev("v1.9.0^{commit}"));
+	snprintf(commit, sizeof(commit), "%s",
+	         fixture_git_rev(repo, "v1.9.0^{commit}"));
 	assert_int_equal(strlen(commit), 40);
 	for (i = 0; i < fx->set->n; i++) {
 		assert_string_equal(fx->set->v[i].git_commit, commit);
@@ -230,7 +154,7 @@ static void test_release__migset_of_a_tag(void **state)
 	/* the newest release: four migrations, schema.sql left out */
 	rc = pgw_release_migset(&fx->set, &version, &fx->cfg, "v2.0.0",
 	                        &fx->err);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(rc, &fx->err);
 	assert_int_equal(version, 40);
 	assert_int_equal(fx->set->n, 4);
 }
@@ -245,9 +169,9 @@ static void test_release__checksum_as_the_tag_has_it(void **state)
 	/* the same file in the tree and on disk: the same checksum */
 	rc = pgw_release_migset(&fx->set, &version, &fx->cfg, "v2.0.0",
 	                        &fx->err);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(rc, &fx->err);
 	rc = pgw_migset_load(&work, mig, &fx->err);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(rc, &fx->err);
 	assert_int_equal(work->n, 4);
 	assert_string_equal(fx->set->v[1].checksum, work->v[1].checksum);
 	assert_string_equal(fx->set->v[3].checksum, work->v[3].checksum);
@@ -296,19 +220,19 @@ static void test_release__outside_a_repository(void **state)
 	/* what does not need git carries on */
 	pgw_err_clear(&fx->err);
 	rc = pgw_migset_load(&set, fx->plain, &fx->err);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(rc, &fx->err);
 	rc = pgw_release_stamp(set, &fx->cfg, &fx->err);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(rc, &fx->err);
 	assert_null(set->v[0].git_commit);
 	rc = pgw_release_check(&fx->problems, &fx->cfg, set, &fx->err);
 	pgw_migset_free(set);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(rc, &fx->err);
 	assert_int_equal(fx->problems.len, 0);
 	rc = pgw_release_schema_text(&text, &fx->cfg, "v1.0.0", &fx->err);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(rc, &fx->err);
 	assert_null(text);
 	rc = pgw_release_info(&fx->ri, &fx->cfg, 3, &fx->err);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(rc, &fx->err);
 	assert_false(fx->ri->in_repo);
 	assert_int_equal(fx->ri->head_version, -1);
 	assert_null(fx->ri->db_release);
@@ -323,17 +247,17 @@ static void test_release__stamp_files_as_head_has_them(void **state)
 	char head[64];
 	int rc;
 
-	snprintf(head, sizeof(head), "%s", rev("HEAD"));
+	snprintf(head, sizeof(head), "%s", fixture_git_rev(repo, "HEAD"));
 	/* 020 edited, 050 not committed */
 	assert_int_equal(
 	        fixture_write(mig, "020_b.sql", "-- migrate:up\nSELECT 2;\n"),
 	        0);
 	assert_int_equal(fixture_write(mig, "050_e.sql", MIG_D), 0);
 	rc = pgw_migset_load(&fx->set, mig, &fx->err);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(rc, &fx->err);
 	assert_int_equal(fx->set->n, 5);
 	rc = pgw_release_stamp(fx->set, &fx->cfg, &fx->err);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(rc, &fx->err);
 	assert_string_equal(fx->set->v[0].git_commit, head);
 	assert_string_equal(fx->set->v[0].git_tag, "v2.0.0");
 	assert_null(fx->set->v[1].git_commit);
@@ -351,13 +275,14 @@ static void test_release__stamp_without_a_tag_on_head(void **state)
 
 	/* a commit after the last release */
 	assert_int_equal(fixture_write(mig, "050_e.sql", MIG_D), 0);
-	assert_int_equal(commit_all(repo, 5, "five"), 0);
-	snprintf(head, sizeof(head), "%s", rev("HEAD"));
+	assert_int_equal(fixture_git_commit_all(repo, 5, "five"), 0);
+	snprintf(head, sizeof(head), "%s", fixture_git_rev(repo, "HEAD"));
 	rc = pgw_migset_load(&fx->set, mig, &fx->err);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(rc, &fx->err);
 	rc = pgw_release_stamp(fx->set, &fx->cfg, &fx->err);
-	assert_int_equal(sh("cd '%s' && git reset -q --hard v2.0.0", repo), 0);
-	assert_ok(rc, &fx->err);
+	assert_int_equal(
+	        fixture_sh("cd '%s' && git reset -q --hard v2.0.0", repo), 0);
+	fixture_assert_ok(rc, &fx->err);
 	assert_int_equal(fx->set->n, 5);
 	assert_string_equal(fx->set->v[4].git_commit, head);
 	assert_null(fx->set->v[4].git_tag);
@@ -375,7 +300,7 @@ static void test_release__schema_text(void **state)
 	int rc;
 
 	rc = pgw_release_schema_text(&text, &fx->cfg, "v1.10.0", &fx->err);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(rc, &fx->err);
 	assert_non_null(text);
 	assert_string_equal(text, SCHEMA);
 	free(text);
@@ -383,13 +308,13 @@ static void test_release__schema_text(void **state)
 	/* the work tree's copy does not matter */
 	assert_int_equal(fixture_write(mig, "schema.sql", "-- edited\n"), 0);
 	rc = pgw_release_schema_text(&text, &fx->cfg, "v2.0.0", &fx->err);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(rc, &fx->err);
 	assert_string_equal(text, SCHEMA);
 	free(text);
 	text = NULL;
 	/* a release without one */
 	rc = pgw_release_schema_text(&text, &fx->cfg, "v1.0.0", &fx->err);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(rc, &fx->err);
 	assert_null(text);
 }
 
@@ -403,7 +328,7 @@ static void info_at(struct fx *fx, int64_t db_version)
 	pgw_release_info_free(fx->ri);
 	fx->ri = NULL;
 	rc = pgw_release_info(&fx->ri, &fx->cfg, db_version, &fx->err);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(rc, &fx->err);
 	assert_true(fx->ri->in_repo);
 }
 
@@ -458,9 +383,9 @@ static void check_rules(struct fx *fx)
 	fx->set = NULL;
 	pgw_buf_reset(&fx->problems);
 	rc = pgw_migset_load(&fx->set, mig, &fx->err);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(rc, &fx->err);
 	rc = pgw_release_check(&fx->problems, &fx->cfg, fx->set, &fx->err);
-	assert_ok(rc, &fx->err);
+	fixture_assert_ok(rc, &fx->err);
 	assert_false(pgw_buf_oom(&fx->problems));
 }
 
@@ -488,7 +413,8 @@ static void test_release__check_changed_migration(void **state)
 	                "CREATE INDEX ON b (id);\nINSERT INTO b VALUES (1);\n"),
 	        0);
 	check_rules(fx);
-	snprintf(commit, sizeof(commit), "%s", rev("v2.0.0^{commit}"));
+	snprintf(commit, sizeof(commit), "%s",
+	         fixture_git_rev(repo, "v2.0.0^{commit}"));
 	/* named once, with the newest release that has it */
 	snprintf(want, sizeof(want),
 	         "020_b.sql was changed after release v2.0.0 (commit %.12s)",

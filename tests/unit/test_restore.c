@@ -20,6 +20,7 @@
 #include <libpq-fe.h>
 
 #include "fixture.h"
+#include "fixture_cfg.h"
 #include "fixture_pg.h"
 #include "pgward.h"
 #include "restore.h"
@@ -29,9 +30,6 @@
 #define DB_INTO "ut_restore_into"
 /* cluster-wide: made and dropped by the test that needs it */
 #define OWNER "pgw_ut_restore_owner"
-#define DROP_OWNER                                                             \
-	"DO $$BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" OWNER \
-	"') THEN DROP ROLE " OWNER "; END IF; END$$"
 
 struct fx {
 	char *conninfo, *into_conninfo;
@@ -53,19 +51,11 @@ static int setup(void **state)
 	if (!fx)
 		return -1;
 	*state = fx;
-	pgw_config_init(&fx->cfg);
-	fx->dir = fixture_mkdtemp();
-	fx->conninfo = fixture_pg_create(DB);
-	if (!fx->dir || !fx->conninfo)
-		goto fail;
-	snprintf(fx->path, sizeof(fx->path), "%s/a.tar.zst", fx->dir);
-	if (pgw_config_set(&fx->cfg, "database.url", fx->conninfo, NULL,
-	                   &fx->err) != 0)
-		goto fail;
-	fx->c = fixture_pg_connect(fx->conninfo);
-	if (fx->c)
+	if (fixture_cfg_open(&fx->cfg, DB, &fx->conninfo, &fx->c, &fx->dir,
+	                     &fx->err) == 0) {
+		snprintf(fx->path, sizeof(fx->path), "%s/a.tar.zst", fx->dir);
 		return 0;
-fail:
+	}
 	/* the teardown is not run when the setup fails */
 	teardown(state);
 	return -1;
@@ -78,18 +68,11 @@ static int teardown(void **state)
 	pgw_restore_report_free(fx->rep);
 	free(fx->before);
 	free(fx->after);
-	PQfinish(fx->c);
-	PQfinish(fx->into);
 	PQfinish(fx->other);
-	fixture_pg_drop(DB);
 	if (fx->into_conninfo)
-		fixture_pg_drop(DB_INTO);
-	fixture_pg_admin(DROP_OWNER);
-	pgw_config_release(&fx->cfg);
-	fixture_rmtree(fx->dir);
-	free(fx->dir);
-	free(fx->conninfo);
-	free(fx->into_conninfo);
+		fixture_pg_close(DB_INTO, fx->into_conninfo, fx->into);
+	fixture_cfg_close(&fx->cfg, DB, fx->conninfo, fx->c, fx->dir);
+	fixture_pg_drop_role(OWNER);
 	free(fx);
 	return 0;
 }
@@ -97,55 +80,34 @@ static int teardown(void **state)
 /* ---------------------------------------------------------------------- */
 /* helpers */
 
-static void sql(PGconn *c, const char *q)
-{
-	PGresult *res = PQexec(c, q);
-	ExecStatusType st = PQresultStatus(res);
-
-	PQclear(res);
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-		fail_msg("%s: %s", q, PQerrorMessage(c));
-}
-
-static const char *scalar(PGconn *c, const char *q, char *out, size_t cap)
-{
-	PGresult *res = PQexec(c, q);
-
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) < 1) {
-		PQclear(res);
-		fail_msg("%s: %s", q, PQerrorMessage(c));
-	}
-	snprintf(out, cap, "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return out;
-}
-
 static void fill(PGconn *c)
 {
-	sql(c, "CREATE EXTENSION citext;"
-	       "CREATE TYPE public.mood AS ENUM ('ok', 'sad');"
-	       "CREATE TABLE public.parent (id bigint GENERATED ALWAYS AS"
-	       " IDENTITY PRIMARY KEY, name public.citext NOT NULL UNIQUE);"
-	       "CREATE TABLE public.t (id serial PRIMARY KEY,"
-	       " parent_id bigint REFERENCES public.parent (id), s text,"
-	       " m public.mood DEFAULT 'ok',"
-	       " twice int GENERATED ALWAYS AS (id * 2) STORED);"
-	       "CREATE INDEX t_s_idx ON public.t (s);"
-	       "CREATE VIEW public.v AS SELECT id, s FROM public.t;"
-	       "CREATE MATERIALIZED VIEW public.mv AS SELECT count(*) AS n"
-	       " FROM public.t;"
-	       "CREATE FUNCTION public.touch() RETURNS trigger"
-	       " LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;"
-	       "CREATE TRIGGER t_touch BEFORE INSERT ON public.t"
-	       " FOR EACH ROW EXECUTE FUNCTION public.touch();"
-	       "CREATE SCHEMA app;"
-	       "CREATE TABLE app.notes (id int, body text);"
-	       "INSERT INTO public.parent (name) VALUES ('Alpha'), ('beta');"
-	       "INSERT INTO public.t (parent_id, s, m) VALUES"
-	       " (1, 'plain', 'ok'), (2, E'tab\\tnew\\nline \\\\ back', 'sad'),"
-	       " (NULL, NULL, NULL);"
-	       "INSERT INTO app.notes VALUES (1, 'caf\xc3\xa9'), (2, '');"
-	       "REFRESH MATERIALIZED VIEW public.mv");
+	fixture_pg_sql(
+	        c,
+	        "CREATE EXTENSION citext;"
+	        "CREATE TYPE public.mood AS ENUM ('ok', 'sad');"
+	        "CREATE TABLE public.parent (id bigint GENERATED ALWAYS AS"
+	        " IDENTITY PRIMARY KEY, name public.citext NOT NULL UNIQUE);"
+	        "CREATE TABLE public.t (id serial PRIMARY KEY,"
+	        " parent_id bigint REFERENCES public.parent (id), s text,"
+	        " m public.mood DEFAULT 'ok',"
+	        " twice int GENERATED ALWAYS AS (id * 2) STORED);"
+	        "CREATE INDEX t_s_idx ON public.t (s);"
+	        "CREATE VIEW public.v AS SELECT id, s FROM public.t;"
+	        "CREATE MATERIALIZED VIEW public.mv AS SELECT count(*) AS n"
+	        " FROM public.t;"
+	        "CREATE FUNCTION public.touch() RETURNS trigger"
+	        " LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;"
+	        "CREATE TRIGGER t_touch BEFORE INSERT ON public.t"
+	        " FOR EACH ROW EXECUTE FUNCTION public.touch();"
+	        "CREATE SCHEMA app;"
+	        "CREATE TABLE app.notes (id int, body text);"
+	        "INSERT INTO public.parent (name) VALUES ('Alpha'), ('beta');"
+	        "INSERT INTO public.t (parent_id, s, m) VALUES"
+	        " (1, 'plain', 'ok'), (2, E'tab\\tnew\\nline \\\\ back', 'sad'),"
+	        " (NULL, NULL, NULL);"
+	        "INSERT INTO app.notes VALUES (1, 'caf\xc3\xa9'), (2, '');"
+	        "REFRESH MATERIALIZED VIEW public.mv");
 }
 
 /* Everything a restore must give back: the schema (as verify reads it),
@@ -176,7 +138,7 @@ static char *state_of(PGconn *c)
 	free(schema);
 	for (i = 0; q[i]; i++)
 		pgw_buf_printf(&b, "-- %s\n%s\n", q[i],
-		               scalar(c, q[i], row, sizeof(row)));
+		               fixture_pg_scalar(c, q[i], row, sizeof(row)));
 	assert_false(pgw_buf_oom(&b));
 	return pgw_buf_detach(&b);
 }
@@ -219,9 +181,8 @@ static int restore_fails(struct fx *fx, const struct pgw_restore_opts *o)
 
 static void make_into(struct fx *fx)
 {
-	fx->into_conninfo = fixture_pg_create(DB_INTO);
+	fx->into = fixture_pg_open(DB_INTO, &fx->into_conninfo);
 	assert_non_null(fx->into_conninfo);
-	fx->into = fixture_pg_connect(fx->into_conninfo);
 	assert_non_null(fx->into);
 }
 
@@ -243,8 +204,9 @@ static void test_restore__into_a_fresh_database(void **state)
 	char v[64];
 
 	fill(fx->c);
-	sql(fx->c,
-	    "SELECT nextval('public.t_id_seq') FROM generate_series(1, 4)");
+	fixture_pg_sql(
+	        fx->c,
+	        "SELECT nextval('public.t_id_seq') FROM generate_series(1, 4)");
 	fx->before = state_of(fx->c);
 	backup_to(fx, fx->path);
 	make_into(fx);
@@ -256,20 +218,22 @@ static void test_restore__into_a_fresh_database(void **state)
 	assert_int_equal(fx->rep->rows, 7);
 	same_state(fx, fx->into);
 	/* the extension was created first, as it was */
-	assert_string_equal(scalar(fx->into,
-	                           "SELECT extversion FROM pg_extension"
-	                           " WHERE extname = 'citext'",
-	                           v, sizeof(v)),
-	                    scalar(fx->c,
-	                           "SELECT extversion FROM pg_extension"
-	                           " WHERE extname = 'citext'",
-	                           v + 32, sizeof(v) - 32));
+	assert_string_equal(
+	        fixture_pg_scalar(fx->into,
+	                          "SELECT extversion FROM pg_extension"
+	                          " WHERE extname = 'citext'",
+	                          v, sizeof(v)),
+	        fixture_pg_scalar(fx->c,
+	                          "SELECT extversion FROM pg_extension"
+	                          " WHERE extname = 'citext'",
+	                          v + 32, sizeof(v) - 32));
 	/* statistics come with the rows */
-	assert_string_equal(scalar(fx->into,
-	                           "SELECT reltuples FROM pg_class"
-	                           " WHERE oid = 'public.t'::regclass",
-	                           v, sizeof(v)),
-	                    "3");
+	assert_string_equal(
+	        fixture_pg_scalar(fx->into,
+	                          "SELECT reltuples FROM pg_class"
+	                          " WHERE oid = 'public.t'::regclass",
+	                          v, sizeof(v)),
+	        "3");
 	/* constraints and triggers work on the restored tables */
 	{
 		PGresult *res =
@@ -294,23 +258,25 @@ static void test_restore__over_itself_brings_everything_back(void **state)
 	fill(fx->c);
 	fx->before = state_of(fx->c);
 	backup_to(fx, fx->path);
-	sql(fx->c, "DELETE FROM public.t WHERE id = 1;"
-	           "UPDATE public.parent SET name = 'changed' WHERE id = 2;"
-	           "ALTER TABLE app.notes DROP COLUMN body;"
-	           "CREATE INDEX parent_extra ON public.parent (name);"
-	           "CREATE TABLE public.added_later (x int);"
-	           "INSERT INTO app.notes VALUES (3)");
+	fixture_pg_sql(fx->c,
+	               "DELETE FROM public.t WHERE id = 1;"
+	               "UPDATE public.parent SET name = 'changed' WHERE id = 2;"
+	               "ALTER TABLE app.notes DROP COLUMN body;"
+	               "CREATE INDEX parent_extra ON public.parent (name);"
+	               "CREATE TABLE public.added_later (x int);"
+	               "INSERT INTO app.notes VALUES (3)");
 	o.path = fx->path;
 	restore_ok(fx, &o);
 	assert_string_equal(fx->rep->database, DB);
 	same_state(fx, fx->c);
 	/* what the archive does not have is gone from its schemas */
-	assert_string_equal(scalar(fx->c,
-	                           "SELECT count(*) FROM pg_class"
-	                           " WHERE relname IN ('added_later',"
-	                           " 'parent_extra')",
-	                           n, sizeof(n)),
-	                    "0");
+	assert_string_equal(
+	        fixture_pg_scalar(fx->c,
+	                          "SELECT count(*) FROM pg_class"
+	                          " WHERE relname IN ('added_later',"
+	                          " 'parent_extra')",
+	                          n, sizeof(n)),
+	        "0");
 }
 
 static void test_restore__sequences_never_move_back(void **state)
@@ -323,17 +289,20 @@ static void test_restore__sequences_never_move_back(void **state)
 	backup_to(fx, fx->path);
 	/* rows were handed out numbers after the backup: restoring must not
 	 * hand those numbers out again */
-	sql(fx->c,
-	    "SELECT nextval('public.t_id_seq') FROM generate_series(1, 47)");
+	fixture_pg_sql(
+	        fx->c,
+	        "SELECT nextval('public.t_id_seq') FROM generate_series(1, 47)");
 	o.path = fx->path;
 	restore_ok(fx, &o);
-	assert_string_equal(scalar(fx->c,
-	                           "SELECT last_value FROM public.t_id_seq", v,
-	                           sizeof(v)),
-	                    "50");
 	assert_string_equal(
-	        scalar(fx->c, "SELECT count(*) FROM public.t", v, sizeof(v)),
-	        "3");
+	        fixture_pg_scalar(fx->c,
+	                          "SELECT last_value FROM public.t_id_seq", v,
+	                          sizeof(v)),
+	        "50");
+	assert_string_equal(fixture_pg_scalar(fx->c,
+	                                      "SELECT count(*) FROM public.t",
+	                                      v, sizeof(v)),
+	                    "3");
 }
 
 /* ---------------------------------------------------------------------- */
@@ -348,9 +317,10 @@ static void test_restore__archive_of_another_database_needs_into(void **state)
 	fill(fx->c);
 	backup_to(fx, fx->path);
 	make_into(fx);
-	sql(fx->into,
-	    "CREATE TABLE public.keep (x int); INSERT INTO public.keep"
-	    " VALUES (1)");
+	fixture_pg_sql(
+	        fx->into,
+	        "CREATE TABLE public.keep (x int); INSERT INTO public.keep"
+	        " VALUES (1)");
 	assert_int_equal(pgw_config_set(&fx->cfg, "database.url",
 	                                fx->into_conninfo, NULL, &fx->err),
 	                 0);
@@ -360,9 +330,10 @@ static void test_restore__archive_of_another_database_needs_into(void **state)
 	                                 "'; this is '" DB_INTO "'");
 	assert_string_equal(fx->err.hint, "to restore it here on purpose, pass "
 	                                  "--into " DB_INTO);
-	assert_string_equal(scalar(fx->into, "SELECT count(*) FROM public.keep",
-	                           n, sizeof(n)),
-	                    "1");
+	assert_string_equal(
+	        fixture_pg_scalar(fx->into, "SELECT count(*) FROM public.keep",
+	                          n, sizeof(n)),
+	        "1");
 }
 
 static void test_restore__outside_dependent_refuses(void **state)
@@ -372,9 +343,9 @@ static void test_restore__outside_dependent_refuses(void **state)
 
 	fill(fx->c);
 	backup_to(fx, fx->path);
-	sql(fx->c, "DELETE FROM public.t WHERE id = 1;"
-	           "CREATE SCHEMA other;"
-	           "CREATE VIEW other.v AS SELECT id FROM public.t");
+	fixture_pg_sql(fx->c, "DELETE FROM public.t WHERE id = 1;"
+	                      "CREATE SCHEMA other;"
+	                      "CREATE VIEW other.v AS SELECT id FROM public.t");
 	fx->before = state_of(fx->c);
 	o.path = fx->path;
 	assert_int_equal(restore_fails(fx, &o), PGW_EINVAL);
@@ -384,10 +355,10 @@ static void test_restore__outside_dependent_refuses(void **state)
 	                    "on table public.t");
 	assert_non_null(strstr(fx->err.hint, "nothing was changed"));
 	same_state(fx, fx->c);
-	sql(fx->c, "SELECT * FROM other.v");
+	fixture_pg_sql(fx->c, "SELECT * FROM other.v");
 
 	/* once it is gone, the restore goes through */
-	sql(fx->c, "DROP SCHEMA other CASCADE");
+	fixture_pg_sql(fx->c, "DROP SCHEMA other CASCADE");
 	restore_ok(fx, &o);
 	assert_int_equal(fx->rep->rows, 7);
 }
@@ -402,7 +373,7 @@ static void test_restore__damaged_archive_touches_nothing(void **state)
 
 	fill(fx->c);
 	backup_to(fx, fx->path);
-	sql(fx->c, "DELETE FROM public.t");
+	fixture_pg_sql(fx->c, "DELETE FROM public.t");
 	fx->before = state_of(fx->c);
 	assert_int_equal(stat(fx->path, &sb), 0);
 	f = fopen(fx->path, "r+b");
@@ -431,14 +402,14 @@ static void test_restore__owner_that_is_gone_needs_no_owner(void **state)
 	struct pgw_restore_opts o = { NULL, NULL, false };
 	char v[64];
 
-	fixture_pg_admin(DROP_OWNER);
+	fixture_pg_drop_role(OWNER);
 	assert_int_equal(fixture_pg_admin("CREATE ROLE " OWNER), 0);
-	sql(fx->c, "CREATE TABLE public.owned (id int);"
-	           "INSERT INTO public.owned VALUES (1), (2);"
-	           "ALTER TABLE public.owned OWNER TO " OWNER);
+	fixture_pg_sql(fx->c, "CREATE TABLE public.owned (id int);"
+	                      "INSERT INTO public.owned VALUES (1), (2);"
+	                      "ALTER TABLE public.owned OWNER TO " OWNER);
 	backup_to(fx, fx->path);
-	sql(fx->c, "REASSIGN OWNED BY " OWNER " TO postgres;"
-	           "DROP OWNED BY " OWNER);
+	fixture_pg_sql(fx->c, "REASSIGN OWNED BY " OWNER " TO postgres;"
+	                      "DROP OWNED BY " OWNER);
 	assert_int_equal(fixture_pg_admin("DROP ROLE " OWNER), 0);
 	make_into(fx);
 	o.path = fx->path;
@@ -447,20 +418,21 @@ static void test_restore__owner_that_is_gone_needs_no_owner(void **state)
 	assert_non_null(strstr(fx->err.msg, "replaying schema/pre-data.sql"));
 	assert_non_null(strstr(fx->err.msg, OWNER));
 	assert_non_null(strstr(fx->err.hint, "--no-owner"));
-	assert_string_equal(scalar(fx->into,
-	                           "SELECT count(*) FROM pg_class"
-	                           " WHERE relname = 'owned'",
-	                           v, sizeof(v)),
+	assert_string_equal(fixture_pg_scalar(fx->into,
+	                                      "SELECT count(*) FROM pg_class"
+	                                      " WHERE relname = 'owned'",
+	                                      v, sizeof(v)),
 	                    "0");
 
 	o.no_owner = true;
 	restore_ok(fx, &o);
-	assert_string_equal(scalar(fx->into,
-	                           "SELECT pg_get_userbyid(relowner) || ' '"
-	                           " || (SELECT count(*) FROM public.owned)"
-	                           " FROM pg_class WHERE relname = 'owned'",
-	                           v, sizeof(v)),
-	                    "postgres 2");
+	assert_string_equal(
+	        fixture_pg_scalar(fx->into,
+	                          "SELECT pg_get_userbyid(relowner) || ' '"
+	                          " || (SELECT count(*) FROM public.owned)"
+	                          " FROM pg_class WHERE relname = 'owned'",
+	                          v, sizeof(v)),
+	        "postgres 2");
 }
 
 static void
@@ -472,7 +444,7 @@ test_restore__missing_extension_needs_an_empty_database(void **state)
 	fill(fx->c);
 	backup_to(fx, fx->path);
 	make_into(fx);
-	sql(fx->into, "CREATE TABLE public.keep (x int)");
+	fixture_pg_sql(fx->into, "CREATE TABLE public.keep (x int)");
 	o.path = fx->path;
 	o.into = DB_INTO;
 	assert_int_equal(restore_fails(fx, &o), PGW_EINVAL);
@@ -480,7 +452,7 @@ test_restore__missing_extension_needs_an_empty_database(void **state)
 	                    "extension 'citext' is missing and the "
 	                    "database is not empty");
 	assert_non_null(strstr(fx->err.hint, "CREATE EXTENSION citext first"));
-	sql(fx->into, "SELECT * FROM public.keep");
+	fixture_pg_sql(fx->into, "SELECT * FROM public.keep");
 }
 
 /* ---------------------------------------------------------------------- */
@@ -499,45 +471,48 @@ test_restore__rows_of_some_tables_in_the_callers_transaction(void **state)
 	char v[512], want_t[512];
 
 	fill(fx->c);
-	scalar(fx->c,
-	       "SELECT string_agg(x::text, ' | ' ORDER BY x::text)"
-	       " FROM public.t x",
-	       want_t, sizeof(want_t));
+	fixture_pg_scalar(fx->c,
+	                  "SELECT string_agg(x::text, ' | ' ORDER BY x::text)"
+	                  " FROM public.t x",
+	                  want_t, sizeof(want_t));
 	backup_to(fx, fx->path);
-	sql(fx->c, "DELETE FROM public.t WHERE id < 3;"
-	           "INSERT INTO public.t (s) VALUES ('new');"
-	           "DELETE FROM app.notes");
+	fixture_pg_sql(fx->c, "DELETE FROM public.t WHERE id < 3;"
+	                      "INSERT INTO public.t (s) VALUES ('new');"
+	                      "DELETE FROM app.notes");
 
 	/* a table the archive lacks: refused before anything changes */
-	sql(fx->c, "BEGIN");
+	fixture_pg_sql(fx->c, "BEGIN");
 	assert_int_equal(
 	        pgw_restore_rows(fx->c, fx->path, nope, 2, &rows, &fx->err),
 	        PGW_EINVAL);
 	assert_non_null(strstr(fx->err.msg, "table public.nope is not in "
 	                                    "archive"));
 	assert_int_equal(rows, 0);
-	assert_string_equal(
-	        scalar(fx->c, "SELECT count(*) FROM public.t", v, sizeof(v)),
-	        "2");
-	sql(fx->c, "ROLLBACK");
+	assert_string_equal(fixture_pg_scalar(fx->c,
+	                                      "SELECT count(*) FROM public.t",
+	                                      v, sizeof(v)),
+	                    "2");
+	fixture_pg_sql(fx->c, "ROLLBACK");
 	pgw_err_clear(&fx->err);
 
 	/* two tables a foreign key ties: truncated together, reloaded */
-	sql(fx->c, "BEGIN");
+	fixture_pg_sql(fx->c, "BEGIN");
 	assert_int_equal(pgw_restore_rows(fx->c, fx->path, t_and_parent, 2,
 	                                  &rows, &fx->err),
 	                 0);
 	assert_int_equal(rows, 5);
-	sql(fx->c, "COMMIT");
-	assert_string_equal(scalar(fx->c,
-	                           "SELECT string_agg(x::text, ' | ' ORDER BY"
-	                           " x::text) FROM public.t x",
-	                           v, sizeof(v)),
-	                    want_t);
-	/* the others are left as they are */
+	fixture_pg_sql(fx->c, "COMMIT");
 	assert_string_equal(
-	        scalar(fx->c, "SELECT count(*) FROM app.notes", v, sizeof(v)),
-	        "0");
+	        fixture_pg_scalar(fx->c,
+	                          "SELECT string_agg(x::text, ' | ' ORDER BY"
+	                          " x::text) FROM public.t x",
+	                          v, sizeof(v)),
+	        want_t);
+	/* the others are left as they are */
+	assert_string_equal(fixture_pg_scalar(fx->c,
+	                                      "SELECT count(*) FROM app.notes",
+	                                      v, sizeof(v)),
+	                    "0");
 	/* nothing asked: nothing done */
 	assert_int_equal(pgw_restore_rows(fx->c, "/nonexistent", NULL, 0, &rows,
 	                                  &fx->err),
@@ -554,19 +529,21 @@ static void test_restore__rows_rolled_back_with_the_transaction(void **state)
 
 	fill(fx->c);
 	backup_to(fx, fx->path);
-	sql(fx->c, "DELETE FROM app.notes");
-	sql(fx->c, "BEGIN");
+	fixture_pg_sql(fx->c, "DELETE FROM app.notes");
+	fixture_pg_sql(fx->c, "BEGIN");
 	assert_int_equal(
 	        pgw_restore_rows(fx->c, fx->path, notes, 1, &rows, &fx->err),
 	        0);
 	assert_int_equal(rows, 2);
-	assert_string_equal(
-	        scalar(fx->c, "SELECT count(*) FROM app.notes", v, sizeof(v)),
-	        "2");
-	sql(fx->c, "ROLLBACK");
-	assert_string_equal(
-	        scalar(fx->c, "SELECT count(*) FROM app.notes", v, sizeof(v)),
-	        "0");
+	assert_string_equal(fixture_pg_scalar(fx->c,
+	                                      "SELECT count(*) FROM app.notes",
+	                                      v, sizeof(v)),
+	                    "2");
+	fixture_pg_sql(fx->c, "ROLLBACK");
+	assert_string_equal(fixture_pg_scalar(fx->c,
+	                                      "SELECT count(*) FROM app.notes",
+	                                      v, sizeof(v)),
+	                    "0");
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)

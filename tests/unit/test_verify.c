@@ -17,6 +17,7 @@
 #include <libpq-fe.h>
 
 #include "fixture.h"
+#include "fixture_cfg.h"
 #include "fixture_pg.h"
 #include "pgward.h"
 #include "verify.h"
@@ -58,25 +59,10 @@ static int setup(void **state)
 	*state = fx;
 	warnings[0] = '\0';
 	pgw_log_set_sink(on_log, NULL, PGW_LOG_WARN);
-	pgw_config_init(&fx->cfg);
-	fx->dir = fixture_mkdtemp();
-	fx->conninfo = fixture_pg_create(DB);
-	if (!fx->dir || !fx->conninfo)
-		goto fail;
-	snprintf(fx->mig, sizeof(fx->mig), "%s/migrations", fx->dir);
-	if (mkdir(fx->mig, 0700) != 0 ||
-	    pgw_config_set(&fx->cfg, "database.url", fx->conninfo, NULL,
-	                   &fx->err) != 0 ||
-	    pgw_config_set(&fx->cfg, "migrations.dir", fx->mig, NULL,
-	                   &fx->err) != 0 ||
-	    /* an operation's advisory locks go when its backend exits,
-	     * shortly after it disconnects: the next one waits for that */
-	    pgw_config_set(&fx->cfg, "deploy.wait", "10", NULL, &fx->err) != 0)
-		goto fail;
-	fx->c = fixture_pg_connect(fx->conninfo);
-	if (fx->c)
+	if (fixture_cfg_open(&fx->cfg, DB, &fx->conninfo, &fx->c, &fx->dir,
+	                     &fx->err) == 0 &&
+	    fixture_cfg_deploy(&fx->cfg, fx->mig, fx->dir, &fx->err) == 0)
 		return 0;
-fail:
 	/* the teardown is not run when the setup fails */
 	teardown(state);
 	return -1;
@@ -90,33 +76,13 @@ static int teardown(void **state)
 	pgw_verify_report_free(fx->rep);
 	pgw_verify_hook_free(fx->hook);
 	free(fx->text);
-	PQfinish(fx->c);
-	fixture_pg_drop(DB);
-	pgw_config_release(&fx->cfg);
-	fixture_rmtree(fx->dir);
-	free(fx->dir);
-	free(fx->conninfo);
+	fixture_cfg_close(&fx->cfg, DB, fx->conninfo, fx->c, fx->dir);
 	free(fx);
 	return 0;
 }
 
 /* ---------------------------------------------------------------------- */
 /* helpers */
-
-static void sql(PGconn *c, const char *q)
-{
-	PGresult *res = PQexec(c, q);
-	ExecStatusType st = PQresultStatus(res);
-
-	PQclear(res);
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-		fail_msg("%s: %s", q, PQerrorMessage(c));
-}
-
-static void write_mig(struct fx *fx, const char *name, const char *text)
-{
-	assert_int_equal(fixture_write(fx->mig, name, text), 0);
-}
 
 static const char m001[] =
         "-- migrate:up\n"
@@ -127,33 +93,6 @@ static const char m001[] =
         "-- migrate:verify\n"
         "SELECT count(*) < 5 FROM public.t;\n";
 
-static void up(struct fx *fx)
-{
-	struct pgw_run_opts ro = PGW_RUN_OPTS_INIT;
-	struct pgw_run *run = NULL;
-	int rc;
-
-	pgw_err_clear(&fx->err);
-	rc = pgw_up(&run, &fx->cfg, &ro, &fx->err);
-	pgw_run_free(run);
-	if (rc != 0)
-		fail_msg("pgw_up: %s", fx->err.msg);
-}
-
-static void down_to_zero(struct fx *fx)
-{
-	struct pgw_run_opts ro = PGW_RUN_OPTS_INIT;
-	struct pgw_run *run = NULL;
-	int rc;
-
-	ro.flags |= PGW_RUN_HAS_TARGET;
-	ro.target = 0;
-	rc = pgw_down(&run, &fx->cfg, &ro, &fx->err);
-	pgw_run_free(run);
-	if (rc != 0)
-		fail_msg("pgw_down: %s", fx->err.msg);
-}
-
 /* schema.sql from the live database, as `pgward schema dump -o` does. */
 static void dump_schema_sql(struct fx *fx)
 {
@@ -161,7 +100,7 @@ static void dump_schema_sql(struct fx *fx)
 	fx->text = NULL;
 	if (pgw_schema_dump(&fx->text, &fx->cfg, &fx->err) != 0)
 		fail_msg("pgw_schema_dump: %s", fx->err.msg);
-	assert_int_equal(fixture_write(fx->mig, "schema.sql", fx->text), 0);
+	fixture_put(fx->mig, "schema.sql", fx->text);
 }
 
 static void verify_ok(struct fx *fx)
@@ -205,7 +144,7 @@ static void test_verify__schema_file_is_in_the_migrations_dir(void **state)
 	assert_int_equal(pgw_read_schema_file(&fx->text, &fx->cfg, &fx->err),
 	                 0);
 	assert_null(fx->text);
-	write_mig(fx, "schema.sql", "-- anything\n");
+	fixture_put(fx->mig, "schema.sql", "-- anything\n");
 	assert_int_equal(pgw_read_schema_file(&fx->text, &fx->cfg, &fx->err),
 	                 0);
 	assert_string_equal(fx->text, "-- anything\n");
@@ -215,8 +154,8 @@ static void test_verify__dump_leaves_out_pgwards_schema(void **state)
 {
 	struct fx *fx = *state;
 
-	write_mig(fx, "001_create_t.sql", m001);
-	up(fx);
+	fixture_put(fx->mig, "001_create_t.sql", m001);
+	fixture_up(&fx->cfg, FIXTURE_ALL, &fx->err);
 	assert_int_equal(pgw_schema_dump(&fx->text, &fx->cfg, &fx->err), 0);
 	assert_int_equal(
 	        strncmp(fx->text, "-- pgward schema dump: PostgreSQL ", 34), 0);
@@ -234,8 +173,8 @@ static void test_verify__live_schema_equal_to_schema_sql_passes(void **state)
 {
 	struct fx *fx = *state;
 
-	write_mig(fx, "001_create_t.sql", m001);
-	up(fx);
+	fixture_put(fx->mig, "001_create_t.sql", m001);
+	fixture_up(&fx->cfg, FIXTURE_ALL, &fx->err);
 	dump_schema_sql(fx);
 	verify_ok(fx);
 	assert_int_equal(fx->rep->n_changes, 0);
@@ -250,12 +189,12 @@ static void test_verify__index_dropped_by_hand_is_missing(void **state)
 	struct fx *fx = *state;
 	const struct pgw_schema_change *ch;
 
-	write_mig(fx, "001_create_t.sql", m001);
-	up(fx);
+	fixture_put(fx->mig, "001_create_t.sql", m001);
+	fixture_up(&fx->cfg, FIXTURE_ALL, &fx->err);
 	dump_schema_sql(fx);
-	sql(fx->c, "DROP INDEX public.t_s_idx;"
-	           "ALTER TABLE public.t ALTER COLUMN n TYPE bigint;"
-	           "CREATE TABLE public.extra (x int)");
+	fixture_pg_sql(fx->c, "DROP INDEX public.t_s_idx;"
+	                      "ALTER TABLE public.t ALTER COLUMN n TYPE bigint;"
+	                      "CREATE TABLE public.extra (x int)");
 	verify_ok(fx);
 	assert_int_equal(fx->rep->n_changes, 3);
 	ch = change(fx->rep, "index", "t_s_idx");
@@ -284,8 +223,8 @@ static void test_verify__without_schema_sql_says_how_to_write_it(void **state)
 	struct fx *fx = *state;
 	char hint[4300];
 
-	write_mig(fx, "001_create_t.sql", m001);
-	up(fx);
+	fixture_put(fx->mig, "001_create_t.sql", m001);
+	fixture_up(&fx->cfg, FIXTURE_ALL, &fx->err);
 	assert_int_not_equal(pgw_verify(&fx->rep, &fx->cfg, &fx->err), 0);
 	assert_null(fx->rep);
 	assert_int_equal(fx->err.code, PGW_EINVAL);
@@ -299,9 +238,9 @@ test_verify__bad_schema_sql_is_refused_before_connecting(void **state)
 {
 	struct fx *fx = *state;
 
-	write_mig(fx, "schema.sql",
-	          "-- pgward schema dump: PostgreSQL 15\n\n"
-	          "CREATE TABLE public.t (id int;\n");
+	fixture_put(fx->mig, "schema.sql",
+	            "-- pgward schema dump: PostgreSQL 15\n\n"
+	            "CREATE TABLE public.t (id int;\n");
 	assert_int_equal(pgw_config_set(&fx->cfg, "database.url",
 	                                "dbname=ut_verify_nowhere", NULL,
 	                                &fx->err),
@@ -316,16 +255,16 @@ static void test_verify__sections_of_the_last_deploy_are_run(void **state)
 {
 	struct fx *fx = *state;
 
-	write_mig(fx, "001_create_t.sql", m001);
-	up(fx);
-	write_mig(fx, "002_more.sql",
-	          "-- migrate:up\nCREATE TABLE public.u (id int);\n"
-	          "-- migrate:verify\nSELECT count(*) = 0 FROM public.u;\n");
-	up(fx);
+	fixture_put(fx->mig, "001_create_t.sql", m001);
+	fixture_up(&fx->cfg, FIXTURE_ALL, &fx->err);
+	fixture_put(fx->mig, "002_more.sql",
+	            "-- migrate:up\nCREATE TABLE public.u (id int);\n"
+	            "-- migrate:verify\nSELECT count(*) = 0 FROM public.u;\n");
+	fixture_up(&fx->cfg, FIXTURE_ALL, &fx->err);
 	dump_schema_sql(fx);
-	sql(fx->c, "INSERT INTO public.t SELECT g, 'x', g FROM"
-	           " generate_series(1, 10) g;"
-	           "INSERT INTO public.u VALUES (1)");
+	fixture_pg_sql(fx->c, "INSERT INTO public.t SELECT g, 'x', g FROM"
+	                      " generate_series(1, 10) g;"
+	                      "INSERT INTO public.u VALUES (1)");
 	verify_ok(fx);
 	/* 001 came with an earlier run: only 002's section runs */
 	assert_int_equal(fx->rep->n_verified, 1);
@@ -341,16 +280,17 @@ static void test_verify__sections_run_read_only(void **state)
 	char n[32];
 	PGresult *res;
 
-	write_mig(fx, "001_create_t.sql",
-	          "-- migrate:up\nCREATE TABLE public.t (id int);\n"
-	          "-- migrate:verify\nSELECT true;\n"
-	          "-- migrate:down\nDROP TABLE public.t;\n");
-	up(fx);
+	fixture_put(fx->mig, "001_create_t.sql",
+	            "-- migrate:up\nCREATE TABLE public.t (id int);\n"
+	            "-- migrate:verify\nSELECT true;\n"
+	            "-- migrate:down\nDROP TABLE public.t;\n");
+	fixture_up(&fx->cfg, FIXTURE_ALL, &fx->err);
 	dump_schema_sql(fx);
 	/* a verify section that writes: refused by the read-only
 	 * transaction, reported, nothing written */
-	sql(fx->c, "UPDATE pgward.migrations SET verify_sql ="
-	           " 'INSERT INTO public.t VALUES (1) RETURNING true'");
+	fixture_pg_sql(fx->c,
+	               "UPDATE pgward.migrations SET verify_sql ="
+	               " 'INSERT INTO public.t VALUES (1) RETURNING true'");
 	verify_ok(fx);
 	assert_non_null(fx->rep->failed);
 	assert_non_null(strstr(fx->rep->failed,
@@ -390,8 +330,8 @@ test_verify__expected_hash_needs_a_versioned_schema_sql(void **state)
 	assert_null(hash);
 
 	/* at 001 */
-	write_mig(fx, "001_create_t.sql", m001);
-	up(fx);
+	fixture_put(fx->mig, "001_create_t.sql", m001);
+	fixture_up(&fx->cfg, FIXTURE_ALL, &fx->err);
 	dump_schema_sql(fx);
 	assert_int_equal(pgw_expected_hash(&hash, &version, &fx->cfg, &fx->err),
 	                 0);
@@ -404,9 +344,9 @@ test_verify__expected_hash_needs_a_versioned_schema_sql(void **state)
 	hash = NULL;
 
 	/* one that does not parse: no hash, a warning */
-	write_mig(fx, "schema.sql",
-	          "-- pgward schema dump: PostgreSQL 15, "
-	          "migrations at 001\nCREATE TABLE (;\n");
+	fixture_put(fx->mig, "schema.sql",
+	            "-- pgward schema dump: PostgreSQL 15, "
+	            "migrations at 001\nCREATE TABLE (;\n");
 	assert_int_equal(pgw_expected_hash(&hash, &version, &fx->cfg, &fx->err),
 	                 0);
 	assert_null(hash);
@@ -424,23 +364,23 @@ static void test_verify__drift_against_the_stored_hash(void **state)
 	assert_int_equal(d, PGW_DRIFT_UNKNOWN);
 
 	/* applied without schema.sql: no hash stored */
-	write_mig(fx, "001_create_t.sql", m001);
-	up(fx);
+	fixture_put(fx->mig, "001_create_t.sql", m001);
+	fixture_up(&fx->cfg, FIXTURE_ALL, &fx->err);
 	assert_int_equal(pgw_drift(&d, &fx->cfg, &fx->err), 0);
 	assert_int_equal(d, PGW_DRIFT_UNKNOWN);
 
 	/* applied again with schema.sql at its version: the hash is stored */
 	dump_schema_sql(fx);
-	down_to_zero(fx);
-	up(fx);
+	fixture_down(&fx->cfg, 0, &fx->err);
+	fixture_up(&fx->cfg, FIXTURE_ALL, &fx->err);
 	assert_int_equal(pgw_drift(&d, &fx->cfg, &fx->err), 0);
 	assert_int_equal(d, PGW_DRIFT_NONE);
 
 	/* rows are no drift; a schema change is */
-	sql(fx->c, "INSERT INTO public.t VALUES (1, 'a', 1)");
+	fixture_pg_sql(fx->c, "INSERT INTO public.t VALUES (1, 'a', 1)");
 	assert_int_equal(pgw_drift(&d, &fx->cfg, &fx->err), 0);
 	assert_int_equal(d, PGW_DRIFT_NONE);
-	sql(fx->c, "ALTER TABLE public.t ADD COLUMN sneaky int");
+	fixture_pg_sql(fx->c, "ALTER TABLE public.t ADD COLUMN sneaky int");
 	assert_int_equal(pgw_drift(&d, &fx->cfg, &fx->err), 0);
 	assert_int_equal(d, PGW_DRIFT_FOUND);
 	/* what [verify] ignore names is not drift */
@@ -459,8 +399,8 @@ static void test_verify__hook_compares_inside_the_transaction(void **state)
 {
 	struct fx *fx = *state;
 
-	write_mig(fx, "001_create_t.sql", m001);
-	up(fx);
+	fixture_put(fx->mig, "001_create_t.sql", m001);
+	fixture_up(&fx->cfg, FIXTURE_ALL, &fx->err);
 	dump_schema_sql(fx);
 
 	/* nothing to compare with: no hook */
@@ -481,16 +421,16 @@ static void test_verify__hook_compares_inside_the_transaction(void **state)
 	        pgw_verify_hook(&fx->hook, &fx->cfg, fx->text, "1", &fx->err),
 	        0);
 	assert_non_null(fx->hook);
-	sql(fx->c, "BEGIN");
+	fixture_pg_sql(fx->c, "BEGIN");
 	assert_int_equal(pgw_verify_hook_run(fx->c, fx->hook, &fx->err), 0);
 	/* what the transaction changed is what is compared */
-	sql(fx->c, "ALTER TABLE public.t ADD COLUMN late text");
+	fixture_pg_sql(fx->c, "ALTER TABLE public.t ADD COLUMN late text");
 	assert_int_equal(pgw_verify_hook_run(fx->c, fx->hook, &fx->err),
 	                 PGW_EFAILED);
 	assert_string_equal(fx->err.msg, "verification failed: the schema "
 	                                 "differs from schema.sql in 1 place");
 	assert_non_null(strstr(fx->err.detail, "t.late"));
-	sql(fx->c, "ROLLBACK");
+	fixture_pg_sql(fx->c, "ROLLBACK");
 	pgw_err_clear(&fx->err);
 	assert_int_equal(pgw_verify_hook_run(fx->c, fx->hook, &fx->err), 0);
 }

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <setjmp.h>
@@ -17,22 +16,13 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
+#include "fixture_log.h"
 #include "fixture_pg.h"
 #include "pgward.h"
 #include "watchdog.h"
 
 #define DB "pgw_unit_watchdog"
-
-static char log_text[8192];
-
-static void capture(enum pgw_log_level level, const char *msg, void *payload)
-{
-	size_t len = strlen(log_text);
-
-	(void)level;
-	(void)payload;
-	snprintf(log_text + len, sizeof(log_text) - len, "%s\n", msg);
-}
 
 struct fx {
 	char *conninfo;
@@ -42,35 +32,22 @@ struct fx {
 	struct pgw_err err;
 };
 
-static void run_sql(PGconn *c, const char *sql)
-{
-	PGresult *res = PQexec(c, sql);
-	ExecStatusType s = PQresultStatus(res);
-
-	PQclear(res);
-	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
-		fail_msg("%s: %s", sql, PQerrorMessage(c));
-}
-
 static int setup(void **state)
 {
 	struct fx *fx = calloc(1, sizeof(*fx));
 
 	if (!fx)
 		return -1;
-	fx->conninfo = fixture_pg_create(DB);
-	if (!fx->conninfo || !(fx->look = fixture_pg_connect(fx->conninfo)) ||
-	    !(fx->session = fixture_pg_connect(fx->conninfo))) {
-		PQfinish(fx->look);
-		free(fx->conninfo);
+	fx->look = fixture_pg_open(DB, &fx->conninfo);
+	if (!fx->look || !(fx->session = fixture_pg_connect(fx->conninfo))) {
+		fixture_pg_close(DB, fx->conninfo, fx->look);
 		free(fx);
 		return -1;
 	}
 	PQclear(PQexec(
 	        fx->look,
 	        "CREATE TABLE held (id int); CREATE TABLE other (id int)"));
-	log_text[0] = '\0';
-	pgw_log_set_sink(capture, NULL, PGW_LOG_DEBUG);
+	fixture_log_capture(false);
 	*state = fx;
 	return 0;
 }
@@ -80,21 +57,11 @@ static int teardown(void **state)
 	struct fx *fx = *state;
 
 	pgw_watchdog_stop(fx->wd);
-	pgw_log_set_sink(NULL, NULL, PGW_LOG_NOTICE);
+	fixture_log_reset();
 	PQfinish(fx->session);
-	PQfinish(fx->look);
-	fixture_pg_drop(DB);
-	free(fx->conninfo);
+	fixture_pg_close(DB, fx->conninfo, fx->look);
 	free(fx);
 	return 0;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void start(struct fx *fx, int pid, int max_hold_s)
@@ -135,10 +102,11 @@ test_watchdog__cancels_a_hold_past_the_limit_then_reset(void **state)
 	        pgw_watchdog_start(&bystander, fx->conninfo, "pgward:unit-wd",
 	                           PQbackendPID(fx->look), 1, &fx->err),
 	        0);
-	run_sql(fx->session, "BEGIN; LOCK TABLE held IN ACCESS EXCLUSIVE MODE");
-	t0 = now_s();
+	fixture_pg_sql(fx->session,
+	               "BEGIN; LOCK TABLE held IN ACCESS EXCLUSIVE MODE");
+	t0 = fixture_now();
 	run_state(fx->session, "SELECT pg_sleep(8)", sqlstate);
-	took = now_s() - t0;
+	took = fixture_now() - t0;
 	assert_false(pgw_watchdog_fired(bystander, NULL, 0));
 	pgw_watchdog_stop(bystander);
 	/* cancelled: 57014, a little after the limit */
@@ -152,7 +120,7 @@ test_watchdog__cancels_a_hold_past_the_limit_then_reset(void **state)
 	/* without a buffer it still answers; the reason is cut to the
 	 * caller's buffer */
 	assert_true(pgw_watchdog_fired(fx->wd, NULL, 0));
-	run_sql(fx->session, "ROLLBACK");
+	fixture_pg_sql(fx->session, "ROLLBACK");
 	memset(why, 'x', sizeof(why));
 	assert_true(pgw_watchdog_fired(fx->wd, why, 12));
 	assert_string_equal(why, "held an ACC");
@@ -163,10 +131,10 @@ test_watchdog__cancels_a_hold_past_the_limit_then_reset(void **state)
 	assert_false(pgw_watchdog_fired(fx->wd, why, sizeof(why)));
 	assert_string_equal(why, "untouched");
 	/* and a new hold is timed from scratch: a short one passes */
-	run_sql(fx->session, "BEGIN; LOCK TABLE held");
+	fixture_pg_sql(fx->session, "BEGIN; LOCK TABLE held");
 	run_state(fx->session, "SELECT pg_sleep(0.5)", sqlstate);
 	assert_string_equal(sqlstate, "");
-	run_sql(fx->session, "ROLLBACK");
+	fixture_pg_sql(fx->session, "ROLLBACK");
 	assert_false(pgw_watchdog_fired(fx->wd, NULL, 0));
 }
 
@@ -179,15 +147,16 @@ static void test_watchdog__short_holds_and_weaker_locks_pass(void **state)
 	/* a table created in the transaction is invisible to the watchdog;
 	 * SHARE on an existing table is not ACCESS EXCLUSIVE; an exclusive
 	 * lock released within the limit is fine */
-	run_sql(fx->session, "BEGIN; LOCK TABLE held IN ACCESS EXCLUSIVE MODE");
-	run_sql(fx->session, "SELECT pg_sleep(0.3)");
-	run_sql(fx->session, "COMMIT");
-	run_sql(fx->session,
-	        "BEGIN; CREATE TABLE fresh (id int); LOCK TABLE fresh;"
-	        " LOCK TABLE other IN SHARE MODE");
+	fixture_pg_sql(fx->session,
+	               "BEGIN; LOCK TABLE held IN ACCESS EXCLUSIVE MODE");
+	fixture_pg_sql(fx->session, "SELECT pg_sleep(0.3)");
+	fixture_pg_sql(fx->session, "COMMIT");
+	fixture_pg_sql(fx->session,
+	               "BEGIN; CREATE TABLE fresh (id int); LOCK TABLE fresh;"
+	               " LOCK TABLE other IN SHARE MODE");
 	run_state(fx->session, "SELECT pg_sleep(1.5)", sqlstate);
 	assert_string_equal(sqlstate, "");
-	run_sql(fx->session, "COMMIT");
+	fixture_pg_sql(fx->session, "COMMIT");
 	assert_false(pgw_watchdog_fired(fx->wd, NULL, 0));
 }
 
@@ -201,11 +170,11 @@ static void test_watchdog__idle_in_transaction_is_terminated(void **state)
 
 	snprintf(pid, sizeof(pid), "%d", PQbackendPID(fx->session));
 	start(fx, PQbackendPID(fx->session), 1);
-	run_sql(fx->session, "BEGIN; LOCK TABLE held");
+	fixture_pg_sql(fx->session, "BEGIN; LOCK TABLE held");
 	/* idle in its transaction: a cancel does nothing, so 3 s after it
 	 * the backend is ended */
-	t0 = now_s();
-	while (!gone && now_s() - t0 < 8) {
+	t0 = fixture_now();
+	while (!gone && fixture_now() - t0 < 8) {
 		PGresult *res = PQexecParams(
 		        fx->look,
 		        "SELECT count(*) FROM pg_stat_activity WHERE pid = $1::int",
@@ -219,7 +188,7 @@ static void test_watchdog__idle_in_transaction_is_terminated(void **state)
 	}
 	assert_true(gone);
 	/* fired at about 1 s, ended at about 4 s */
-	assert_true(now_s() - t0 >= 3.5);
+	assert_true(fixture_now() - t0 >= 3.5);
 	assert_true(pgw_watchdog_fired(fx->wd, NULL, 0));
 	run_state(fx->session, "SELECT 1", sqlstate);
 	assert_string_not_equal(sqlstate, "");
@@ -249,8 +218,10 @@ static void test_watchdog__unreachable_server_is_a_warning(void **state)
 	usleep(200000);
 	assert_false(pgw_watchdog_fired(wd, NULL, 0));
 	pgw_watchdog_stop(wd);
-	assert_non_null(strstr(log_text, "the lock watchdog cannot connect"));
-	assert_non_null(strstr(log_text, "--max-lock-hold is not enforced"));
+	assert_non_null(
+	        strstr(fixture_log_text(), "the lock watchdog cannot connect"));
+	assert_non_null(
+	        strstr(fixture_log_text(), "--max-lock-hold is not enforced"));
 }
 
 static void test_watchdog__null_is_harmless(void **state)
@@ -271,11 +242,11 @@ static void test_watchdog__stop_is_prompt(void **state)
 
 	start(fx, PQbackendPID(fx->session), 10);
 	usleep(150000);
-	t0 = now_s();
+	t0 = fixture_now();
 	pgw_watchdog_stop(fx->wd);
 	fx->wd = NULL;
 	/* no waiting out a poll interval, let alone the limit */
-	assert_true(now_s() - t0 < 0.5);
+	assert_true(fixture_now() - t0 < 0.5);
 }
 
 int main(void)
