@@ -1,9 +1,9 @@
 /* clock.c - the one monotonic clock and sleep of core. */
 #include "clock.h"
 
-#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,15 +29,18 @@ void pgw_clock_sleep(double seconds)
 double pgw_clock_jitter(void)
 {
 	static _Thread_local unsigned seed;
-	static _Thread_local bool seeded;
+	static _Thread_local pid_t seeded_for;
+	pid_t pid = getpid();
 
-	if (!seeded) {
+	/* seeded again in a forked child: it must not draw its parent's
+	 * sequence */
+	if (seeded_for != pid) {
 		struct timespec ts;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
-		seed = (unsigned)ts.tv_nsec ^ ((unsigned)getpid() * 2654435761u) ^
+		seed = (unsigned)ts.tv_nsec ^ ((unsigned)pid * 2654435761u) ^
 		       (unsigned)(uintptr_t)&seed;
-		seeded = true;
+		seeded_for = pid;
 	}
 	return (double)rand_r(&seed) / ((double)RAND_MAX + 1);
 }

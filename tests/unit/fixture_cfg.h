@@ -116,7 +116,7 @@ static inline void fixture_assert_ok(int rc, const struct pgw_err *err)
  * CLI turns into exit 1. */
 static inline void fixture_assert_run_failed(int rc, const struct pgw_err *err)
 {
-	assert_true(rc < 0);
+	assert_int_equal(rc, PGW_EFAILED);
 	assert_int_equal(err->code, PGW_EFAILED);
 }
 

@@ -1,8 +1,13 @@
 /* test_clock.c - the monotonic clock and sleep: seconds as a double that
  * never go back, sleeps that last at least what was asked and not much
- * more, and zero or negative sleeps that return at once. */
+ * more, and zero or negative sleeps that return at once; the back-off
+ * jitter: in [0, 1), spread out, different in two processes, and leaving
+ * the application's rand() sequence alone. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -154,6 +159,71 @@ static void test_clock__sleep_agrees_with_now(void **state)
 		fail_msg("sleep(0.2) measured by pgw_clock_now as %.6f s", d);
 }
 
+static void test_clock__jitter_in_range_and_spread(void **state)
+{
+	int buckets[10] = { 0 }, i;
+
+	(void)state;
+	for (i = 0; i < 10000; i++) {
+		double j = pgw_clock_jitter();
+
+		if (j < 0 || j >= 1)
+			fail_msg("jitter %f outside [0, 1)", j);
+		buckets[(int)(j * 10)]++;
+	}
+	/* 1,000 expected in each tenth */
+	for (i = 0; i < 10; i++)
+		if (buckets[i] < 800 || buckets[i] > 1200)
+			fail_msg("tenth %d got %d of 10,000 draws", i, buckets[i]);
+}
+
+/* Two processes started together (a fork: same time, same state so far)
+ * draw different sequences: they do not retry in step. */
+static void test_clock__jitter_differs_between_processes(void **state)
+{
+	int fd[2], status;
+	double mine[4], theirs[4];
+	pid_t pid;
+	int i, same = 0;
+
+	(void)state;
+	assert_int_equal(pipe(fd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		for (i = 0; i < 4; i++)
+			theirs[i] = pgw_clock_jitter();
+		_exit(write(fd[1], theirs, sizeof(theirs)) == (ssize_t)sizeof(theirs) ? 0 : 1);
+	}
+	for (i = 0; i < 4; i++)
+		mine[i] = pgw_clock_jitter();
+	assert_int_equal(read(fd[0], theirs, sizeof(theirs)), (int)sizeof(theirs));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(fd[0]);
+	close(fd[1]);
+	for (i = 0; i < 4; i++)
+		same += mine[i] == theirs[i];
+	assert_int_equal(same, 0);
+}
+
+/* The application's own rand() sequence is not consumed by pgward. */
+static void test_clock__jitter_leaves_rand_alone(void **state)
+{
+	int expected[5], got[5], i;
+
+	(void)state;
+	srand(42);
+	for (i = 0; i < 5; i++)
+		expected[i] = rand();
+	srand(42);
+	for (i = 0; i < 5; i++) {
+		pgw_clock_jitter();
+		got[i] = rand();
+	}
+	assert_memory_equal(expected, got, sizeof(expected));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -169,6 +239,9 @@ int main(void)
 		cmocka_unit_test(
 		        test_clock__sleep_zero_or_negative_returns_at_once),
 		cmocka_unit_test(test_clock__sleep_agrees_with_now),
+		cmocka_unit_test(test_clock__jitter_in_range_and_spread),
+		cmocka_unit_test(test_clock__jitter_differs_between_processes),
+		cmocka_unit_test(test_clock__jitter_leaves_rand_alone),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

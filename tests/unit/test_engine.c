@@ -162,6 +162,30 @@ static bool lock_freed(struct fx *fx)
 
 /* ---- up ------------------------------------------------------------------ */
 
+/* The deploy lock is free the moment a run returns: its control
+ * connection releases it before closing (a closed session's locks go
+ * only when its backend has exited, a moment later: a deploy right after
+ * an up would find it held).  Ten up/down runs, each followed at once by
+ * pg_try_advisory_lock from another session. */
+static void test_engine__lock_free_as_soon_as_a_run_returns(void **state)
+{
+	struct fx *fx = *state;
+	const struct pgw_run_opts o = PGW_RUN_OPTS_INIT;
+	char try_sql[160];
+	int k[2], i;
+
+	pgw_lock_keys(k, "pgward");
+	snprintf(try_sql, sizeof(try_sql),
+	         "SELECT pg_try_advisory_lock(%d, %d) AND pg_advisory_unlock(%d, %d)",
+	         k[0], k[1], k[0], k[1]);
+	write_three(fx);
+	for (i = 0; i < 10; i++) {
+		fixture_assert_ok(i % 2 ? down(fx, &o) : up(fx, &o), &fx->err);
+		fixture_pg_assert_value(fx->c, try_sql, "t");
+	}
+}
+
+
 static void test_engine__up_applies_all_in_order(void **state)
 {
 	struct fx *fx = *state;
@@ -828,6 +852,7 @@ int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
+		T(test_engine__lock_free_as_soon_as_a_run_returns),
 		T(test_engine__up_applies_all_in_order),
 		T(test_engine__second_up_is_a_noop_without_the_lock),
 		T(test_engine__up_to_target),
