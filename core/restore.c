@@ -227,6 +227,41 @@ static void name_holders(struct pgw_err *err, PGconn *c, unsigned objid)
 
 /* A drop waits at most lock_timeout, and is tried again a few times with
  * jitter; the last failure names who holds the lock. */
+/* When an autovacuum worker holds a lock on the relation (this database),
+ * the next try waits past deadlock_timeout: the server cancels an
+ * autovacuum in the way of a lock request only once the request has
+ * waited that long (1 s by default, as long as --lock-timeout's default),
+ * so tries within it would time out for as long as it works on the
+ * table.  Readers queue behind the restore meanwhile, as they do behind
+ * its drops anyway. */
+static void outwait_autovacuum(PGconn *c, unsigned objid)
+{
+	char oid[16];
+	const char *params[1] = { oid };
+	struct pgw_err e = PGW_ERR_INIT;
+	PGresult *res = NULL;
+
+	snprintf(oid, sizeof(oid), "%u", objid);
+	if (pgw_pg_exec(&res, c,
+			/* GREATEST and EXTRACT are syntax, not functions */
+			"SELECT 'SET LOCAL lock_timeout = ' || GREATEST("
+			"  (EXTRACT(epoch FROM pg_catalog.current_setting('lock_timeout')::interval) * 1000)::int,"
+			"  (EXTRACT(epoch FROM pg_catalog.current_setting('deadlock_timeout')::interval) * 1000 + 500)::int)"
+			" WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_locks l"
+			"  JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid"
+			"  WHERE l.relation = $1::oid AND l.granted"
+			"  AND a.backend_type = 'autovacuum worker'"
+			"  AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d"
+			"   WHERE d.datname = pg_catalog.current_database()))"
+			" AND pg_catalog.current_setting('lock_timeout') <> '0'",
+			1, params, &e) == 0 &&
+	    PQntuples(res) == 1) {
+		pgw_log_info("restore: autovacuum works on the table; waiting past deadlock_timeout for the server to cancel it");
+		pgw_pg_run(c, PQgetvalue(res, 0, 0), &e);
+	}
+	PQclear(res);
+}
+
 static int drop_with_retries(PGconn *c, const struct pgw_catalog_object *o,
 			     struct pgw_err *err)
 {
@@ -250,6 +285,8 @@ static int drop_with_retries(PGconn *c, const struct pgw_catalog_object *o,
 			break;
 		pgw_err_clear(err);
 		pgw_clock_sleep(attempt / 2 + 0.1 + 0.2 * pgw_clock_jitter());
+		if (o->classid == 1259 /* pg_class */)
+			outwait_autovacuum(c, o->objid);
 	}
 	if (o->classid == 1259 /* pg_class */)
 		name_holders(err, c, o->objid);
