@@ -30,6 +30,16 @@ static void human(char *out, size_t cap, double n)
 		snprintf(out, cap, "%.0f", n);
 }
 
+/* A bar of 20: '#' for the fraction done (< 0: unknown, all '.'). */
+static void fill_bar(char bar[21], double frac)
+{
+	int i, fill = frac >= 0 ? (int)(frac * 20) : 0;
+
+	for (i = 0; i < 20; i++)
+		bar[i] = i < fill ? '#' : '.';
+	bar[20] = '\0';
+}
+
 /* ", 38.1 MB" when the item counts bytes */
 static void megabytes(char *out, size_t cap, unsigned long long bytes)
 {
@@ -51,11 +61,8 @@ static void draw_index(const struct pgw_progress *p)
 		snprintf(pct, sizeof(pct), ", %.0f%%", p->done);
 	if (on_tty && !p->finished) {
 		char bar[21];
-		int i, fill = p->done >= 0 ? (int)(p->done / 5) : 0;
 
-		for (i = 0; i < 20; i++)
-			bar[i] = i < fill ? '#' : '.';
-		bar[20] = '\0';
+		fill_bar(bar, p->done >= 0 ? p->done / 100 : -1);
 		fprintf(stderr, "\r\033[K%s %.*s [%s] %s%s", p->task, name_len, p->item,
 			bar, colon ? colon + 2 : "", pct);
 	} else {
@@ -100,13 +107,10 @@ static void draw(const struct pgw_progress *p, void *payload)
 		snprintf(speed, sizeof(speed), " (%s rows/s)", r);
 	if (on_tty && !p->finished) {
 		char bar[21];
-		int i, fill = frac >= 0 ? (int)(frac * 20) : 0;
 
-		for (i = 0; i < 20; i++)
-			bar[i] = i < fill ? '#' : '.';
-		bar[20] = '\0';
+		fill_bar(bar, frac);
 		fprintf(stderr, "\r\033[K%s %s [%s] %s/%s rows%s, %s rows/s%s",
-			p->task, p->item, frac >= 0 ? bar : "....................",
+			p->task, p->item, bar,
 			done, p->total > 0 ? total : "?", mb, r, eta);
 	} else {
 		fprintf(stderr, "%s%s %s: %s rows%s%s%s in %.1f s%s%s\n",

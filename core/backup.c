@@ -542,8 +542,7 @@ static int lock_scope(PGconn *c, const char *schema_oids, void *arg,
 				 " JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid"
 				 " WHERE l.granted AND l.mode = 'AccessExclusiveLock'"
 				 " AND l.locktype = 'relation' AND l.pid <> pg_catalog.pg_backend_pid()"
-				 " AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d"
-				 "  WHERE d.datname = pg_catalog.current_database())"
+				 " AND l.database = " PGW_SQL_THIS_DATABASE
 				 " AND l.relation IN (SELECT c.oid" SCOPE_RELATIONS ")"
 				 " ORDER BY 1, 2 LIMIT 5",
 				 1, params, &e2))

@@ -1234,8 +1234,7 @@ static int read_statements(struct ctx *x)
 	               "SELECT s.query, pg_catalog.pg_get_userbyid(s.userid),"
 	               " s.calls, s.rows, s.%s, s.%s"
 	               " FROM %s.pg_stat_statements s"
-	               " WHERE s.dbid = (SELECT oid FROM pg_catalog.pg_database"
-	               "  WHERE datname = pg_catalog.current_database())"
+	               " WHERE s.dbid = " PGW_SQL_THIS_DATABASE
 	               " AND s.query NOT LIKE '/* pgward doctor */%%'"
 	               " ORDER BY s.%s DESC LIMIT $1::pg_catalog.int4",
 	               total, mean, nsp, total);

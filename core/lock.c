@@ -54,8 +54,7 @@ static void describe_holder(char *out, size_t cap, PGconn *ctl,
 			" AND l.objsubid = 2"
 			/* advisory locks are per database: same key, other
 			 * database, another deploy */
-			" AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d"
-			"  WHERE d.datname = pg_catalog.current_database())",
+			" AND l.database = " PGW_SQL_THIS_DATABASE,
 			2, params, &err) == 0 &&
 	    PQntuples(res) > 0)
 		snprintf(out, cap, "pid %s (%s, from %s, connected %s ago)",

@@ -39,6 +39,13 @@ int pgw_pg_run(PGconn *c, const char *sql, struct pgw_err *err);
 int pgw_pg_error(struct pgw_err *err, PGconn *c, const PGresult *res);
 /* Quote an identifier; the caller frees it with PQfreemem. */
 char *pgw_pg_ident(PGconn *c, const char *name, struct pgw_err *err);
+/* SQL for the oid of the connection's database, to keep cluster-wide
+ * views (pg_locks, pg_stat_statements) to it: a lock or statement of
+ * another database on the same server is not this one's. */
+#define PGW_SQL_THIS_DATABASE \
+	"(SELECT d.oid FROM pg_catalog.pg_database d" \
+	" WHERE d.datname = pg_catalog.current_database())"
+
 /* Append a text[] literal of names (NULL-terminated, or NULL) to b: a
  * value to pass as a parameter, e.g. "= ANY ($1::text[])". */
 void pgw_pg_text_array(struct pgw_buf *b, const char *const *names);

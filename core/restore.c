@@ -213,8 +213,7 @@ static void name_holders(struct pgw_err *err, PGconn *c, unsigned objid)
 			"SELECT DISTINCT a.pid, a.application_name, a.state, left(a.query, 60)"
 			" FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid"
 			" WHERE l.relation = $1::oid AND l.granted"
-			" AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d"
-			"  WHERE d.datname = pg_catalog.current_database())"
+			" AND l.database = " PGW_SQL_THIS_DATABASE
 			" AND a.pid <> pg_catalog.pg_backend_pid() LIMIT 5",
 			1, params, &e))
 		return;
@@ -225,8 +224,6 @@ static void name_holders(struct pgw_err *err, PGconn *c, unsigned objid)
 	PQclear(res);
 }
 
-/* A drop waits at most lock_timeout, and is tried again a few times with
- * jitter; the last failure names who holds the lock. */
 /* When an autovacuum worker holds a lock on the relation (this database),
  * the next try waits past deadlock_timeout: the server cancels an
  * autovacuum in the way of a lock request only once the request has
@@ -251,8 +248,7 @@ static void outwait_autovacuum(PGconn *c, unsigned objid)
 			"  JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid"
 			"  WHERE l.relation = $1::oid AND l.granted"
 			"  AND a.backend_type = 'autovacuum worker'"
-			"  AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d"
-			"   WHERE d.datname = pg_catalog.current_database()))"
+			"  AND l.database = " PGW_SQL_THIS_DATABASE ")"
 			" AND pg_catalog.current_setting('lock_timeout') <> '0'",
 			1, params, &e) == 0 &&
 	    PQntuples(res) == 1) {
@@ -262,6 +258,8 @@ static void outwait_autovacuum(PGconn *c, unsigned objid)
 	PQclear(res);
 }
 
+/* A drop waits at most lock_timeout, and is tried again a few times with
+ * jitter; the last failure names who holds the lock. */
 static int drop_with_retries(PGconn *c, const struct pgw_catalog_object *o,
 			     struct pgw_err *err)
 {

@@ -120,8 +120,7 @@ static void *watch(void *arg)
 				" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
 				" WHERE l.pid = $1::int AND l.granted AND l.locktype = 'relation'"
 				" AND l.mode = 'AccessExclusiveLock' AND c.relkind IN ('r', 'p', 'm')"
-				" AND l.database = (SELECT oid FROM pg_catalog.pg_database"
-				" WHERE datname = pg_catalog.current_database())",
+				" AND l.database = " PGW_SQL_THIS_DATABASE,
 				1, params, &err) != 0) {
 			if (PQstatus(wd->conn) != CONNECTION_OK)
 				break;
